@@ -1,0 +1,109 @@
+"""The command line. The only module that prints; it maps outcomes to exit codes:
+0 success, 1 findings or differences, 2 bad input or usage, 3 internal failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .diagnostics import BookError, Diagnostic
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"bookbuild: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bookbuild",
+        description="Compile a folder of Markdown and a book.toml into an EPUB 3 and a print PDF.",
+        epilog="Exit codes: 0 success, 1 findings, 2 bad input or usage, 3 internal failure.",
+    )
+    parser.add_argument("--version", action="version", version=f"bookbuild {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal failures")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    build = commands.add_parser("build", help="build the EPUB and the PDF",
+                                description="Build BOOK_DIR into OUT/<slug>.epub and OUT/<slug>.pdf.")
+    build.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
+                       help="the folder holding book.toml (default: book)")
+    build.add_argument("--out", default="build", metavar="DIR",
+                       help="output folder, relative to the current folder (default: build)")
+    build.add_argument("--format", choices=("epub", "pdf", "all"), default="all",
+                       help="what to build (default: all)")
+    build.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    build.add_argument("--quiet", action="store_true", help="print only problems")
+    build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal failures")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[args.command](args)
+    except BookError as error:
+        print_diagnostics(error.diagnostics)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("bookbuild: interrupted; earlier outputs are left as they were", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug in bookbuild, not in the book
+        if args.debug:
+            traceback.print_exc()
+        print(f"bookbuild: internal error: {type(error).__name__}: {error}"
+              + ("" if args.debug else " (run with --debug for details)"), file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    for diagnostic in sorted(diagnostics, key=_file_order):
+        print(diagnostic, file=sys.stderr)
+
+
+def _file_order(d: Diagnostic) -> tuple[str, int, int]:
+    return (d.path, d.line or 0, d.col or 0)
+
+
+def _human_size(size: int) -> str:
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .pipeline import build
+
+    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+    interactive = sys.stderr.isatty() and not args.quiet
+    progress = (lambda message: print(f"  {message}…", file=sys.stderr)) if interactive else None
+    result = build(Path(args.book_dir), Path(args.out), formats, strict=args.strict,
+                   progress=progress)
+    print_diagnostics(result.warnings)
+    if not args.quiet:
+        for output in result.outputs:
+            pages = f"  {output.pages} pages" if output.pages is not None else ""
+            print(f"{output.path}  {_human_size(output.bytes)}{pages}  {output.seconds:.1f} s")
+    return EXIT_OK
+
+
+COMMANDS = {"build": run_build}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Manifest + files -> Book: every path checked, every text decoded."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .diagnostics import Report
+from .manifest import Manifest, read_manifest, slugify
+from .model import Book, Section
+
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+
+
+def load(book_dir: Path) -> Book:
+    book_dir = book_dir.absolute()
+    manifest = read_manifest(book_dir)
+    report = Report()
+    sections = _sections(book_dir, manifest, report)
+    stylesheets = tuple(
+        path for name in manifest.stylesheets
+        if (path := resolve_inside(book_dir, name, manifest.path, report, None)) is not None
+    )
+    report.raise_if_errors()
+    templates = book_dir / "templates"
+    return Book(
+        root=book_dir,
+        manifest_path=manifest.path,
+        meta=manifest.meta,
+        epub=manifest.epub,
+        pdf=manifest.pdf,
+        sections=sections,
+        stylesheets=stylesheets,
+        templates_dir=templates if templates.is_dir() else None,
+    )
+
+
+def resolve_inside(root: Path, name: str, referrer: Path, report: Report,
+                   line: int | None) -> Path | None:
+    """Resolve a relative path that must stay inside the book folder, or report why not."""
+    if Path(name).is_absolute() or re.match(r"^[A-Za-z]:[\\/]", name):
+        report.error(referrer, "path-absolute", f'"{name}" is an absolute path', line=line,
+                     hint="give paths relative to the book folder")
+        return None
+    path = root / name
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        what = "is a link that points" if path.is_symlink() else "points"
+        report.error(referrer, "path-outside", f'"{name}" {what} outside the book folder',
+                     line=line, hint="keep every file of the book inside its folder")
+        return None
+    if not path.exists():
+        report.error(referrer, "file-missing", f'"{name}" does not exist', line=line,
+                     hint="check the name, or create the file")
+        return None
+    if path.is_dir():
+        report.error(referrer, "not-a-file", f'"{name}" is a folder, not a file', line=line)
+        return None
+    return path
+
+
+def _sections(book_dir: Path, manifest: Manifest, report: Report) -> tuple[Section, ...]:
+    sections: list[Section] = []
+    ids: set[str] = set()
+    for entry in manifest.contents:
+        path = resolve_inside(book_dir, entry.file, manifest.path, report, entry.line)
+        if path is None:
+            continue
+        source = read_source(path, report)
+        if source is None:
+            continue
+        sections.append(Section(
+            id=_unique_id(Path(entry.file).stem, ids),
+            kind=entry.kind,
+            path=path,
+            source=source,
+            title=entry.title,
+        ))
+    return tuple(sections)
+
+
+def read_source(path: Path, report: Report) -> str | None:
+    size = path.stat().st_size
+    if size > MAX_SOURCE_BYTES:
+        report.error(path, "file-too-large", f"the file is {size / 1048576:.1f} MB; the limit is 20 MB",
+                     hint="split it into several sections")
+        return None
+    data = path.read_bytes()
+    if b"\x00" in data:
+        report.error(path, "binary-file", "this is a binary file, not Markdown text",
+                     line=data[: data.index(b"\x00")].count(b"\n") + 1)
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        report.error(path, "encoding", "the file is not UTF-8 text", line=line, col=col,
+                     hint="save it as UTF-8")
+        return None
+    if not text.strip():
+        report.error(path, "empty-file", "the file is empty", hint="write the section, or remove it from the contents")
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _unique_id(stem: str, taken: set[str]) -> str:
+    base = slugify(stem)
+    if not base[0].isalpha():
+        base = f"s-{base}"
+    candidate, n = base, 2
+    while candidate in taken or candidate in RESERVED_IDS:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+# File stems the EPUB uses for its own documents.
+RESERVED_IDS = frozenset({"titlepage", "nav", "notes", "cover", "copyright", "halftitle"})

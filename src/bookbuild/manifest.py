@@ -1,0 +1,409 @@
+"""book.toml -> validated settings. Every problem is collected, then reported at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Report, book_error
+from .model import SECTION_KINDS, Contributor, EpubOptions, Metadata, PdfOptions
+
+MANIFEST_NAME = "book.toml"
+
+# Trim sizes print-on-demand services offer, in points (1 in = 72 pt).
+TRIM_SIZES: dict[str, tuple[float, float]] = {
+    "5x8": (360, 576),
+    "5.25x8": (378, 576),
+    "5.5x8.5": (396, 612),
+    "6x9": (432, 648),
+    "6.14x9.21": (442.08, 663.12),
+    "7x10": (504, 720),
+    "8.5x11": (612, 792),
+    "a5": (419.53, 595.28),
+}
+UNIT_POINTS = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0}
+
+# MARC relator codes a book's contributors commonly carry.
+MARC_ROLES = {
+    "aui": "author of introduction",
+    "aut": "author",
+    "aft": "author of afterword",
+    "ann": "annotator",
+    "ant": "bibliographic antecedent",
+    "com": "compiler",
+    "ctb": "contributor",
+    "edt": "editor",
+    "ill": "illustrator",
+    "pbl": "publisher",
+    "pht": "photographer",
+    "trl": "translator",
+    "wpr": "writer of preface",
+    "wac": "writer of added commentary",
+}
+
+_BCP47 = re.compile(
+    r"^[a-zA-Z]{2,3}(-[a-zA-Z]{3}){0,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?"
+    r"(-([a-zA-Z0-9]{5,8}|[0-9][a-zA-Z0-9]{3}))*(-[a-wyzA-WYZ0-9](-[a-zA-Z0-9]{2,8})+)*"
+    r"(-x(-[a-zA-Z0-9]{1,8})+)?$"
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: type | tuple[type, ...]
+    required: bool = False
+    check: Callable[[Any], str | None] | None = None  # returns an error message or None
+
+
+@dataclass(frozen=True)
+class ContentEntry:
+    file: str
+    kind: str
+    title: str | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    meta: Metadata
+    epub: EpubOptions
+    pdf: PdfOptions
+    contents: tuple[ContentEntry, ...]
+    stylesheets: tuple[str, ...]
+
+
+def check_language(value: str) -> str | None:
+    if not _BCP47.match(value):
+        return f'"{value}" is not a BCP 47 language tag (for example "en", "en-GB", "de")'
+    return None
+
+
+def check_isbn(value: str) -> str | None:
+    digits = re.sub(r"[\s-]", "", value).upper()
+    if re.fullmatch(r"\d{13}", digits):
+        total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits))
+        if total % 10 == 0:
+            return None
+    elif re.fullmatch(r"\d{9}[\dX]", digits):
+        total = sum((10 - i) * (10 if d == "X" else int(d)) for i, d in enumerate(digits))
+        if total % 11 == 0:
+            return None
+    else:
+        return f'"{value}" is not an ISBN (13 digits, or 10 for an old ISBN)'
+    return f'"{value}" is not a valid ISBN: its check digit is wrong'
+
+
+def check_date(value: Any) -> str | None:
+    if isinstance(value, dt.date):
+        return None
+    try:
+        dt.date.fromisoformat(str(value))
+    except ValueError:
+        return f'"{value}" is not a date (write it as YYYY-MM-DD)'
+    return None
+
+
+def check_trim(value: str) -> str | None:
+    if parse_trim(value) is None:
+        names = ", ".join(TRIM_SIZES)
+        return f'unknown trim size "{value}" (use one of {names}, or "WIDTHxHEIGHT" with in, mm or cm)'
+    return None
+
+
+def check_role(value: str) -> str | None:
+    if value not in MARC_ROLES:
+        return f'"{value}" is not a MARC relator code bookbuild knows ({", ".join(sorted(MARC_ROLES))})'
+    return None
+
+
+def check_kind(value: str) -> str | None:
+    if value not in SECTION_KINDS:
+        return f'unknown kind "{value}" (use one of {", ".join(SECTION_KINDS)})'
+    return None
+
+
+def check_toc_depth(value: int) -> str | None:
+    return None if 1 <= value <= 3 else f"toc_depth must be 1, 2 or 3, not {value}"
+
+
+def check_edition(value: int) -> str | None:
+    return None if value >= 1 else f"edition must be 1 or more, not {value}"
+
+
+def parse_trim(value: str) -> tuple[float, float] | None:
+    """A trim name or an explicit size ("6x9in", "148mm x 210mm") -> (width, height) in points."""
+    text = value.strip().lower()
+    if text in TRIM_SIZES:
+        return TRIM_SIZES[text]
+    number = r"(\d+(?:\.\d+)?)\s*(in|mm|cm|pt)?"
+    match = re.fullmatch(number + r"\s*x\s*" + number, text)
+    if not match:
+        return None
+    width, width_unit, height, height_unit = match.groups()
+    unit = height_unit or width_unit
+    if unit is None:
+        return None
+    return (float(width) * UNIT_POINTS[width_unit or unit], float(height) * UNIT_POINTS[unit])
+
+
+BOOK_FIELDS: dict[str, Field] = {
+    "title": Field(str, required=True),
+    "subtitle": Field(str),
+    "slug": Field(str),
+    "language": Field(str, check=check_language),
+    "identifier": Field(str),
+    "date": Field((str, dt.date), check=check_date),
+    "description": Field(str),
+    "rights": Field(str),
+    "publisher": Field(str),
+    "edition": Field(int, check=check_edition),
+    "isbn_epub": Field(str, check=check_isbn),
+    "isbn_print": Field(str, check=check_isbn),
+    "contributors": Field(list),
+}
+CONTRIBUTOR_FIELDS: dict[str, Field] = {
+    "name": Field(str, required=True),
+    "role": Field(str, check=check_role),
+    "file_as": Field(str),
+    "credit": Field(str),
+}
+CONTENT_FIELDS: dict[str, Field] = {
+    "file": Field(str, required=True),
+    "kind": Field(str, check=check_kind),
+    "title": Field(str),
+}
+EPUB_FIELDS: dict[str, Field] = {
+    "toc_depth": Field(int, check=check_toc_depth),
+    "embed_fonts": Field(bool),
+}
+PDF_FIELDS: dict[str, Field] = {
+    "trim": Field(str, check=check_trim),
+}
+TOP_FIELDS: dict[str, Field] = {
+    "book": Field(dict, required=True),
+    "contents": Field(list, required=True),
+    "epub": Field(dict),
+    "pdf": Field(dict),
+    "stylesheets": Field(list),
+}
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
+               dict: "a table", dt.date: "a date"}
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "book"
+
+
+class KeyLines:
+    """Finds the line of a key in the TOML source (tomllib keeps no positions)."""
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+    _key = re.compile(r'^\s*([A-Za-z0-9_\-]+|"[^"]*")\s*=')
+
+    def __init__(self, text: str):
+        self.lines: dict[str, int] = {}
+        counts: dict[str, int] = {}
+        table = ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._header.match(line)
+            if header:
+                brackets, name = header.groups()
+                if brackets == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    parent, _, leaf = name.rpartition(".")
+                    parent_path = self._resolve(parent, counts) if parent else ""
+                    table = f"{parent_path}.{leaf}[{index}]".lstrip(".")
+                else:
+                    table = name
+                self.lines.setdefault(table, number)
+                continue
+            key = self._key.match(line)
+            if key:
+                self.lines.setdefault(f"{table}.{key.group(1).strip(chr(34))}".lstrip("."), number)
+
+    def _resolve(self, name: str, counts: dict[str, int]) -> str:
+        return f"{name}[{counts[name] - 1}]" if name in counts else name
+
+    def line(self, path: str) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path.rpartition(".")[0]
+        return None
+
+
+class _Validator:
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.keys = KeyLines(text)
+        self.report = Report()
+
+    def error(self, key: str, message: str, hint: str | None = None) -> None:
+        self.report.error(self.path, "manifest", message, line=self.keys.line(key), hint=hint)
+
+    def table(self, data: Any, prefix: str, fields: dict[str, Field]) -> dict[str, Any]:
+        """Check one table against its fields; return only the values that passed."""
+        where = prefix or "the manifest"
+        if not isinstance(data, dict):
+            self.error(prefix, f"[{prefix}] must be a table")
+            return {}
+        valid: dict[str, Any] = {}
+        for key, value in data.items():
+            full = f"{prefix}.{key}".lstrip(".")
+            field = fields.get(key)
+            if field is None:
+                known = ", ".join(fields)
+                self.error(full, f'unknown key "{key}" in {where}', hint=f"known keys: {known}")
+                continue
+            kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                self.error(full, f'"{full}" must be {_TYPE_NAMES[kinds[0]]}, not {_describe(value)}')
+                continue
+            problem = field.check(value) if field.check else None
+            if problem:
+                self.error(full, f'"{full}": {problem}')
+                continue
+            valid[key] = value
+        for key, field in fields.items():
+            if field.required and key not in data:
+                self.error(prefix, f'{where} is missing the required key "{key}"')
+        return valid
+
+
+def _describe(value: Any) -> str:
+    for kind, name in _TYPE_NAMES.items():
+        if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
+            return name
+    return type(value).__name__
+
+
+def read_manifest(book_dir: Path) -> Manifest:
+    path = book_dir / MANIFEST_NAME
+    if not book_dir.is_dir():
+        raise book_error(book_dir, "no-book", "no such book folder",
+                         hint="give the folder that holds book.toml, or create one with 'bookbuild new'")
+    if not path.is_file():
+        raise book_error(path, "no-manifest", "the book folder has no book.toml",
+                         hint="every book needs a manifest; see README.md, 'The manifest'")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise book_error(path, "encoding", "book.toml is not UTF-8 text", line=line,
+                         hint="save it as UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, exc) from None
+    return validate(path, text, data)
+
+
+def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> Exception:
+    message = str(exc)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    line, col = (int(match.group(1)), int(match.group(2))) if match else (None, None)
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+    message = re.sub(r"\s*\(at end of document\)", " at the end of the file", message)
+    return book_error(path, "toml", f"TOML syntax error: {message[0].lower()}{message[1:]}",
+                      line=line, col=col)
+
+
+def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
+    v = _Validator(path, text)
+    top = v.table(data, "", TOP_FIELDS)
+    book = v.table(top.get("book", {}), "book", BOOK_FIELDS)
+    contributors = [
+        v.table(c, f"book.contributors[{i}]", CONTRIBUTOR_FIELDS)
+        for i, c in enumerate(book.get("contributors", []))
+    ]
+    contents = _contents(v, top.get("contents"))
+    epub = v.table(top.get("epub", {}), "epub", EPUB_FIELDS)
+    pdf = v.table(top.get("pdf", {}), "pdf", PDF_FIELDS)
+    stylesheets = top.get("stylesheets", [])
+    for i, sheet in enumerate(stylesheets):
+        if not isinstance(sheet, str):
+            v.error(f"stylesheets[{i}]", "stylesheets must list file paths as strings")
+    v.report.raise_if_errors()
+    return Manifest(
+        path=path,
+        meta=_metadata(book, contributors),
+        epub=EpubOptions(**epub),
+        pdf=_pdf_options(pdf),
+        contents=contents,
+        stylesheets=tuple(stylesheets),
+    )
+
+
+def _contents(v: _Validator, entries: Any) -> tuple[ContentEntry, ...]:
+    if entries is None:
+        return ()
+    if not entries:
+        v.error("contents", "the contents list is empty",
+                hint='add at least one [[contents]] entry with file = "chapter.md"')
+        return ()
+    result: list[ContentEntry] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(entries):
+        entry = v.table(raw, f"contents[{i}]", CONTENT_FIELDS)
+        if "file" not in entry:
+            continue
+        line = v.keys.line(f"contents[{i}].file")
+        name = entry["file"]
+        if name in seen:
+            v.error(f"contents[{i}].file", f'"{name}" is listed twice in the contents',
+                    hint=f"it is already entry {seen[name] + 1}")
+            continue
+        seen[name] = i
+        result.append(ContentEntry(name, entry.get("kind", "chapter"), entry.get("title"), line))
+    return tuple(result)
+
+
+def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]]) -> Metadata:
+    title = book.get("title", "")
+    date = book.get("date")
+    date_text = date.isoformat() if isinstance(date, dt.date) else (date or "1970-01-01")
+    people = tuple(
+        Contributor(
+            name=c["name"],
+            role=c.get("role", "aut"),
+            file_as=c.get("file_as"),
+            uid=f"contributor-{i + 1}",
+            credit=c.get("credit"),
+        )
+        for i, c in enumerate(contributors)
+        if "name" in c
+    )
+    # Without an identifier, derive a stable one from the title: never a random uuid.
+    identifier = book.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, title)}"
+    return Metadata(
+        title=title,
+        subtitle=book.get("subtitle"),
+        slug=book.get("slug") or slugify(title),
+        language=book.get("language", "en"),
+        identifier=identifier,
+        date=date_text,
+        description=book.get("description"),
+        rights=book.get("rights"),
+        publisher=book.get("publisher"),
+        edition=book.get("edition", 1),
+        isbn_epub=book.get("isbn_epub"),
+        isbn_print=book.get("isbn_print"),
+        contributors=people,
+    )
+
+
+def _pdf_options(pdf: dict[str, Any]) -> PdfOptions:
+    trim = pdf.get("trim", "6x9")
+    width, height = parse_trim(trim) or TRIM_SIZES["6x9"]
+    return PdfOptions(trim=trim, width_pt=width, height_pt=height)

@@ -1,0 +1,199 @@
+"""The data model that flows through the pipeline. Pure, frozen, hashable dataclasses.
+
+load  -> Book (metadata, options, ordered Sections with their source text)
+parse -> Manuscript (the Book plus one Chapter per Section: HTML, headings, notes)
+render -> EpubPackage / PrintDocument (finished documents, ready for a writer)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Kinds of section a manifest may name, with the EPUB structural semantics for each.
+SECTION_KINDS: dict[str, str] = {
+    "foreword": "foreword",
+    "preface": "preface",
+    "introduction": "introduction",
+    "prologue": "prologue",
+    "chapter": "chapter",
+    "epilogue": "epilogue",
+    "afterword": "afterword",
+    "conclusion": "conclusion",
+    "appendix": "appendix",
+}
+FRONT_MATTER_KINDS = frozenset({"foreword", "preface"})
+
+
+@dataclass(frozen=True)
+class Contributor:
+    name: str
+    role: str  # MARC relator code: aut, aui, edt, trl, ill, ...
+    file_as: str | None = None
+    uid: str = "creator"
+    credit: str | None = None  # how the title page names them, e.g. "With a preface by …"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str
+    language: str
+    identifier: str
+    date: str  # ISO 8601 date
+    slug: str
+    subtitle: str | None = None
+    description: str | None = None
+    rights: str | None = None
+    publisher: str | None = None
+    edition: int = 1
+    isbn_epub: str | None = None
+    isbn_print: str | None = None
+    contributors: tuple[Contributor, ...] = ()
+
+    @property
+    def authors(self) -> tuple[Contributor, ...]:
+        return tuple(c for c in self.contributors if c.role == "aut")
+
+
+@dataclass(frozen=True)
+class EpubOptions:
+    toc_depth: int = 1
+    embed_fonts: bool = True
+
+
+@dataclass(frozen=True)
+class PdfOptions:
+    trim: str = "6x9"
+    width_pt: float = 432.0
+    height_pt: float = 648.0
+
+
+@dataclass(frozen=True)
+class Section:
+    """One entry of the manifest's contents, with its source text."""
+
+    id: str  # unique, XML-safe; also the EPUB file name stem
+    kind: str
+    path: Path
+    source: str
+    title: str | None = None  # from the manifest; otherwise the file's first heading
+
+
+@dataclass(frozen=True)
+class Book:
+    root: Path
+    manifest_path: Path
+    meta: Metadata
+    epub: EpubOptions
+    pdf: PdfOptions
+    sections: tuple[Section, ...]
+    stylesheets: tuple[Path, ...] = ()  # the book's own CSS, added after ours
+    templates_dir: Path | None = None  # the book's own templates, overriding ours
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    id: str
+    text: str  # plain text, for the contents and the PDF outline
+    html: str  # inline markup kept (italics in titles)
+
+
+@dataclass(frozen=True)
+class Note:
+    number: int  # restarts in each chapter
+    id: str  # book-wide unique id of the note
+    ref_ids: tuple[str, ...]  # ids of the calls in the text (a note may be called twice)
+    html: str
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str  # relative to the book folder
+    alt: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    section: Section
+    title: Heading  # level 1
+    body_html: str  # XHTML fragment, title excluded
+    headings: tuple[Heading, ...]  # levels 2+, in order
+    notes: tuple[Note, ...]
+    images: tuple[Image, ...]
+    ids: frozenset[str]  # every id this chapter defines
+
+    @property
+    def id(self) -> str:
+        return self.section.id
+
+    @property
+    def kind(self) -> str:
+        return self.section.kind
+
+    @property
+    def is_front_matter(self) -> bool:
+        return self.section.kind in FRONT_MATTER_KINDS
+
+
+@dataclass(frozen=True)
+class Manuscript:
+    book: Book
+    chapters: tuple[Chapter, ...]
+
+    @property
+    def meta(self) -> Metadata:
+        return self.book.meta
+
+    @property
+    def has_notes(self) -> bool:
+        return any(c.notes for c in self.chapters)
+
+    @property
+    def images(self) -> tuple[Image, ...]:
+        return tuple(image for chapter in self.chapters for image in chapter.images)
+
+
+@dataclass(frozen=True)
+class EpubDocument:
+    file_name: str  # inside the EPUB, e.g. "text/preface.xhtml"
+    id: str
+    title: str
+    content: bytes
+    in_spine: bool = True
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EpubResource:
+    file_name: str
+    id: str
+    media_type: str
+    content: bytes
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TocEntry:
+    title: str
+    href: str  # file#id inside the EPUB
+    children: tuple[TocEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class EpubPackage:
+    meta: Metadata
+    documents: tuple[EpubDocument, ...]  # in reading order
+    nav: EpubDocument
+    resources: tuple[EpubResource, ...]
+    toc: tuple[TocEntry, ...]
+    modified: str  # dcterms:modified, UTC, "YYYY-MM-DDThh:mm:ssZ"
+    accessibility: tuple[tuple[str, str], ...]  # (property, value) metadata pairs
+
+
+@dataclass(frozen=True)
+class PrintDocument:
+    meta: Metadata
+    html: str
+    base_dir: Path  # the book folder: relative URLs resolve here
+    stylesheets: tuple[Path, ...]

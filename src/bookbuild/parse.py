@@ -1,0 +1,352 @@
+"""Markdown -> XHTML blocks, headings and notes, one section at a time.
+
+`parse_section` is pure: the same Section always gives the same Chapter, so later builds can
+cache it per chapter. `parse_book` adds the book-wide pass: unique ids and link targets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+import markdown
+from lxml import etree, html
+
+from .diagnostics import Diagnostic, Report
+from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
+from .typography import SMARTY_SUBSTITUTIONS, refine
+
+EPUB_NS = "http://www.idpf.org/2007/ops"
+EPUB_TYPE = f"{{{EPUB_NS}}}type"
+
+_NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+_NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+# Raw HTML a book may not carry: it would run code in a reader, or fetch from the network.
+_FORBIDDEN_HTML: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"<\s*script\b", re.I), "html-script", "<script> is not allowed in a book"),
+    (re.compile(r"<\s*iframe\b", re.I), "html-iframe", "<iframe> is not allowed in a book"),
+    (re.compile(r"<\s*(object|embed)\b", re.I), "html-embed",
+     "<object> and <embed> are not allowed in a book"),
+    (re.compile(r"<[^>]*\son[a-z]+\s*=", re.I), "html-event",
+     "event attributes (onclick=, onload=, …) are not allowed in a book"),
+    (re.compile(r"javascript\s*:", re.I), "html-javascript", "javascript: URLs are not allowed"),
+    (re.compile(r"@import\s+(url\()?\s*['\"]?\s*(https?:)?//", re.I), "html-remote-import",
+     "<style> may not @import a remote stylesheet"),
+)
+_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
+
+
+def markdown_converter() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=["footnotes", "attr_list", "tables", "toc", "smarty", "fenced_code",
+                    "sane_lists", "md_in_html"],
+        extension_configs={
+            "footnotes": {"USE_DEFINITION_ORDER": False},
+            "smarty": {"substitutions": SMARTY_SUBSTITUTIONS},
+            "toc": {"permalink": False},
+        },
+        output_format="xhtml",
+    )
+
+
+def parse_book(book: Book) -> tuple[Manuscript, list[Diagnostic]]:
+    """Parse every section; errors raise BookError, warnings are returned."""
+    report = Report()
+    chapters = []
+    for section in book.sections:
+        chapter, diagnostics = parse_section(section)
+        report.extend(diagnostics)
+        if chapter is not None:
+            chapters.append(chapter)
+    report.raise_if_errors()
+    chapters = _unique_ids_book_wide(chapters)
+    _check_links(chapters, report)
+    _check_images(book, chapters, report)
+    report.raise_if_errors()
+    return Manuscript(book=book, chapters=tuple(chapters)), report.warnings
+
+
+@dataclass
+class _SourceScan:
+    """What the parser needs to know of the source text, with line numbers."""
+
+    refs: dict[str, tuple[int, int]]  # first use of each note label -> (line, col)
+    defs: dict[str, list[int]]  # label -> lines of its definitions
+
+
+def _scan_source(section: Section, report: Report) -> _SourceScan:
+    scan = _SourceScan({}, {})
+    in_fence = False
+    for number, line in enumerate(section.source.splitlines(), start=1):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        if in_fence:
+            continue
+        definition = _NOTE_DEF.match(line)
+        if definition:
+            scan.defs.setdefault(definition.group(1), []).append(number)
+        for match in _NOTE_REF.finditer(line):
+            scan.refs.setdefault(match.group(1), (number, match.start() + 1))
+        for pattern, code, message in _FORBIDDEN_HTML:
+            found = pattern.search(line)
+            if found:
+                report.error(section.path, code, message, line=number, col=found.start() + 1,
+                             hint="remove it; a book's text is HTML without scripts or remote content")
+    for label, (line, col) in scan.refs.items():
+        if label not in scan.defs:
+            report.error(section.path, "note-undefined",
+                         f"note [^{label}] is used but never defined", line=line, col=col,
+                         hint=f'define it with "[^{label}]: …"')
+    for label, lines in scan.defs.items():
+        if len(lines) > 1:
+            report.error(section.path, "note-duplicate",
+                         f"note [^{label}] is defined {len(lines)} times", line=lines[1],
+                         hint=f"the first definition is on line {lines[0]}")
+        if label not in scan.refs:
+            report.warning(section.path, "note-unused",
+                           f"note [^{label}] is defined but never used", line=lines[0],
+                           hint=f'refer to it with "[^{label}]" in the text, or remove it')
+    return scan
+
+
+def parse_section(section: Section) -> tuple[Chapter | None, Report]:
+    report = Report()
+    _scan_source(section, report)
+    if report.errors:
+        return None, report
+    source_html = markdown_converter().convert(section.source)
+    root = html.fragment_fromstring(source_html or "<p></p>", create_parent="div")
+    _drop_comments(root)
+    title = _take_title(section, root, report)
+    notes = _collect_notes(section, root)
+    images = _make_figures(root)
+    for hr in root.iter("hr"):
+        hr.set("class", "scene-break")
+    headings = _headings(section, root, report)
+    _refine_text(root)
+    if title is None:
+        return None, report
+    return Chapter(
+        section=section,
+        title=title,
+        body_html=_inner_xhtml(root),
+        headings=headings,
+        notes=notes,
+        images=images,
+        ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id},
+    ), report
+
+
+def _drop_comments(root: html.HtmlElement) -> None:
+    # Comments are the editor's (photo captions we have no photograph for): never output.
+    for comment in root.xpath("//comment()"):
+        comment.drop_tree()
+
+
+def _take_title(section: Section, root: html.HtmlElement, report: Report) -> Heading | None:
+    first = root.find("h1")
+    if first is not None:
+        heading = Heading(1, section.id, _plain(first), _inner_xhtml(first))
+        first.drop_tree()
+    else:
+        heading = None
+    if section.title:
+        return Heading(1, section.id, section.title, _escape(section.title))
+    if heading is None:
+        report.error(section.path, "no-title", "the section has no title",
+                     line=1, hint='start it with "# Title", or give title = "…" in book.toml')
+    return heading
+
+
+def _collect_notes(section: Section, root: html.HtmlElement) -> tuple[Note, ...]:
+    """Move python-markdown's footnotes out of the text; give calls and notes book-wide ids."""
+    container = root.find("div[@class='footnote']")
+    if container is None:
+        return ()
+    container.drop_tree()
+    numbers: dict[str, int] = {}
+    bodies: dict[int, str] = {}
+    for number, item in enumerate(container.iter("li"), start=1):
+        label = item.get("id", "").partition(":")[2]
+        numbers[label] = number
+        for backref in item.find_class("footnote-backref"):
+            backref.drop_tree()
+        _refine_text(item)
+        bodies[number] = _inner_xhtml(item).strip()
+    refs: dict[int, list[str]] = {}
+    for sup in root.xpath("//sup[starts-with(@id, 'fnref')]"):
+        link = sup.find("a")
+        label = link.get("href", "").partition(":")[2]
+        number = numbers[label]
+        ref_id = f"{section.id}-noteref-{number}"
+        if number in refs:
+            ref_id += f"-{len(refs[number]) + 1}"
+        refs.setdefault(number, []).append(ref_id)
+        sup.attrib.clear()
+        sup.set("class", "noteref")
+        link.attrib.clear()
+        link.set("id", ref_id)
+        link.set("href", f"#{section.id}-note-{number}")
+        link.set(EPUB_TYPE, "noteref")
+        link.set("role", "doc-noteref")
+        link.text = str(number)
+    return tuple(
+        Note(number, f"{section.id}-note-{number}", tuple(refs.get(number, ())), bodies[number])
+        for number in sorted(bodies)
+    )
+
+
+def _make_figures(root: html.HtmlElement) -> tuple[Image, ...]:
+    """A paragraph holding only an image becomes a figure; the image's title is its caption."""
+    images = []
+    for img in list(root.iter("img")):
+        images.append(Image(img.get("src", ""), img.get("alt", "")))
+        parent = img.getparent()
+        alone = parent.tag == "p" and len(parent) == 1 and not (parent.text or "").strip() \
+            and not (img.tail or "").strip()
+        if not alone:
+            continue
+        parent.tag = "figure"
+        parent.set("class", "figure")
+        caption = img.attrib.pop("title", None)
+        if caption:
+            figcaption = etree.SubElement(parent, "figcaption")
+            figcaption.text = caption
+    return tuple(images)
+
+
+def _headings(section: Section, root: html.HtmlElement, report: Report) -> tuple[Heading, ...]:
+    headings = []
+    level_above = 1
+    for element in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        level = int(element.tag[1])
+        line = _source_line(section.source, _plain(element))
+        if level == 1:
+            report.error(section.path, "heading-level", "a section has one level-1 heading, its title",
+                         line=line, hint='use "##" for the headings inside a chapter')
+        elif level > level_above + 1:
+            report.error(section.path, "heading-level",
+                         f"heading level {level} follows level {level_above}: levels may not skip",
+                         line=line, hint=f"use {'#' * (level_above + 1)} here")
+        level_above = level
+        headings.append(Heading(level, element.get("id", ""), _plain(element), _inner_xhtml(element)))
+    return tuple(headings)
+
+
+def _refine_text(root: html.HtmlElement) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element.tag in ("code", "pre"):
+            continue
+        if element.text:
+            element.text = refine(element.text)
+        if element.tail:
+            element.tail = refine(element.tail)
+
+
+def _unique_ids_book_wide(chapters: list[Chapter]) -> list[Chapter]:
+    """python-markdown makes ids unique in one file; the print edition is one document."""
+    taken: set[str] = set()
+    result = []
+    for chapter in chapters:
+        clashes = {i for i in chapter.ids if i in taken}
+        renames = {}
+        for old in sorted(clashes):
+            new, n = f"{chapter.id}-{old}", 2
+            while new in taken or new in chapter.ids:
+                new, n = f"{chapter.id}-{old}-{n}", n + 1
+            renames[old] = new
+        taken |= (chapter.ids - clashes) | set(renames.values())
+        if renames:
+            chapter = _rename_ids(chapter, renames)
+        result.append(chapter)
+    return result
+
+
+def _rename_ids(chapter: Chapter, renames: dict[str, str]) -> Chapter:
+    body = re.sub(r'(\sid=")([^"]+)(")', lambda m: m[1] + renames.get(m[2], m[2]) + m[3],
+                  chapter.body_html)
+    headings = tuple(replace(h, id=renames.get(h.id, h.id)) for h in chapter.headings)
+    ids = frozenset(renames.get(i, i) for i in chapter.ids)
+    return replace(chapter, body_html=body, headings=headings, ids=ids)
+
+
+def _check_links(chapters: list[Chapter], report: Report) -> None:
+    known = set().union(*(c.ids for c in chapters)) | {n.id for c in chapters for n in c.notes}
+    for chapter in chapters:
+        for target in re.findall(r'href="#([^"]+)"', chapter.body_html):
+            if target not in known:
+                line, col = _position(chapter.section.source, f"(#{target})")
+                report.error(chapter.section.path, "link-target",
+                             f'the link to "#{target}" points at no heading or anchor in the book',
+                             line=line, col=col,
+                             hint="check the id; a heading's id is shown in the EPUB's contents")
+
+
+def _check_images(book: Book, chapters: list[Chapter], report: Report) -> None:
+    from .loader import resolve_inside
+
+    for chapter in chapters:
+        for image in chapter.images:
+            line, col = _position(chapter.section.source, image.src)
+            url = urlsplit(image.src)
+            if url.scheme in ("http", "https") or image.src.startswith("//"):
+                report.error(chapter.section.path, "image-remote",
+                             f'the image "{image.src}" is on the network', line=line, col=col,
+                             hint="download it into the book folder and refer to it there")
+                continue
+            if url.scheme == "file":
+                report.error(chapter.section.path, "image-file-url",
+                             f'"{image.src}": file:// URLs are not allowed', line=line, col=col,
+                             hint="copy the image into the book folder and give a relative path")
+                continue
+            path = resolve_inside(book.root, image.src, chapter.section.path, report, line)
+            if path is None:
+                continue
+            if path.suffix.lower() not in _IMAGE_TYPES:
+                report.error(chapter.section.path, "image-format",
+                             f'"{image.src}" is not an image format e-readers show', line=line,
+                             hint="use JPEG, PNG, GIF or SVG")
+            if not image.alt.strip():
+                report.warning(chapter.section.path, "image-alt",
+                               f'the image "{image.src}" has no alt text', line=line, col=col,
+                               hint="describe it for readers who cannot see it: ![description](…)")
+
+
+def image_media_type(src: str) -> str:
+    suffix = "." + src.rsplit(".", 1)[-1].lower()
+    return _IMAGE_TYPES.get(suffix, "application/octet-stream")
+
+
+def _position(source: str, needle: str) -> tuple[int | None, int | None]:
+    for number, line in enumerate(source.splitlines(), start=1):
+        col = line.find(needle)
+        if col >= 0:
+            return number, col + 1
+    return None, None
+
+
+def _source_line(source: str, text: str) -> int | None:
+    for number, line in enumerate(source.splitlines(), start=1):
+        if line.lstrip().startswith("#") and text[:20] in line:
+            return number
+    return None
+
+
+def _plain(element: html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _inner_xhtml(element: html.HtmlElement) -> str:
+    """The element's content as XHTML (well-formed, characters not entities)."""
+    parts = [_escape(element.text or "")]
+    for child in element:
+        parts.append(etree.tostring(child, method="xml", encoding="unicode", with_tail=True))
+    return "".join(parts).replace(f' xmlns:epub="{EPUB_NS}"', "")

@@ -1,0 +1,120 @@
+"""load -> parse -> render -> write, top to bottom. Every input problem is found before any
+output is touched; outputs are written whole or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
+from .loader import load
+from .model import Book, Manuscript
+from .parse import parse_book
+from .render import render_epub, render_print
+from .resources import book_fonts, styles_dir
+from .writers.epub import write_epub
+from .writers.pdf import write_pdf
+
+FORMATS = ("epub", "pdf")
+
+
+@dataclass(frozen=True)
+class Output:
+    path: Path
+    format: str
+    bytes: int
+    seconds: float
+    pages: int | None = None
+
+
+@dataclass
+class BuildResult:
+    outputs: list[Output] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+def build_timestamp(book: Book) -> dt.datetime:
+    """SOURCE_DATE_EPOCH when set, else the manifest's date at midnight; always UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        if not epoch.strip().isdigit():
+            raise book_error("SOURCE_DATE_EPOCH", "environment",
+                             f'"{epoch}" is not a number of seconds since 1970',
+                             hint="unset it, or set it to an integer such as 1700000000")
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    day = dt.date.fromisoformat(book.meta.date)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def iso(timestamp: dt.datetime) -> str:
+    return timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def prepare(book_dir: Path, *, strict: bool = False) -> tuple[Manuscript, list[Diagnostic]]:
+    """Load and parse: every check that needs no output."""
+    book = load(book_dir)
+    manuscript, warnings = parse_book(book)
+    report = Report(list(warnings))
+    if not book_fonts().found:
+        report.warning(styles_dir() / "print.css", "font-missing",
+                       "the book's typeface, EB Garamond, is not installed: the PDF would be set "
+                       "in a fallback serif and the EPUB would embed no font",
+                       hint="install it (Debian: apt-get install fonts-ebgaramond)")
+    if strict and report.warnings:
+        raise BookError([_as_error(d) for d in report.warnings])
+    return manuscript, report.warnings
+
+
+def _as_error(diagnostic: Diagnostic) -> Diagnostic:
+    return Diagnostic(diagnostic.path, diagnostic.line, diagnostic.col, "error", diagnostic.code,
+                      diagnostic.message, diagnostic.hint)
+
+
+def check_output_dir(out_dir: Path) -> None:
+    for parent in (out_dir, *out_dir.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise book_error(out_dir, "output", f"cannot write here: {display_path(parent)} is a file",
+                                 hint="choose another --out folder")
+            if not os.access(parent, os.W_OK):
+                raise book_error(out_dir, "output", "cannot write to the output folder",
+                                 hint="choose another --out folder")
+            return
+
+
+def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
+          strict: bool = False, progress: Progress | None = None) -> BuildResult:
+    say = progress or (lambda _message: None)
+    say("reading and parsing the sources")
+    manuscript, warnings = prepare(book_dir, strict=strict)
+    result = BuildResult(warnings=list(warnings))
+    timestamp = build_timestamp(manuscript.book)
+    fonts = book_fonts()
+    check_output_dir(out_dir)
+    slug = manuscript.meta.slug
+    # Render everything first: a template error must stop the build before any output is written.
+    package = render_epub(manuscript, fonts, iso(timestamp)) if "epub" in formats else None
+    document = render_print(manuscript, fonts, iso(timestamp)) if "pdf" in formats else None
+    if package is not None:
+        say("writing the EPUB")
+        started = time.perf_counter()
+        target = out_dir / f"{slug}.epub"
+        write_epub(package, target, timestamp)
+        result.outputs.append(Output(target, "epub", target.stat().st_size,
+                                     time.perf_counter() - started))
+    if document is not None:
+        say("laying out the PDF")
+        started = time.perf_counter()
+        target = out_dir / f"{slug}.pdf"
+        pdf = write_pdf(document, target)
+        result.warnings.extend(pdf.warnings)
+        result.outputs.append(Output(target, "pdf", target.stat().st_size,
+                                     time.perf_counter() - started, pdf.pages))
+    return result

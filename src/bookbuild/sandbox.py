@@ -1,0 +1,36 @@
+"""A url_fetcher for WeasyPrint that never reaches the network or leaves the allowed folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+
+class RefusedResource(FatalURLFetchingError):
+    """Raised for a reference outside the book; aborts the layout at once."""
+
+    def __init__(self, url: str, reason: str):
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class BookFetcher(URLFetcher):
+    """Serves data: URLs and files below `roots`; refuses everything else."""
+
+    def __init__(self, roots: tuple[Path, ...]):
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+        self.roots = tuple(root.resolve() for root in roots)
+
+    def fetch(self, url: str, headers: dict | None = None):  # type: ignore[override]
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return super().fetch(url, headers)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise RefusedResource(url, "a book may not load anything from the network")
+        path = Path(unquote(parts.path)).resolve()
+        if not any(path.is_relative_to(root) for root in self.roots):
+            raise RefusedResource(url, "the file is outside the book folder")
+        return super().fetch(url, headers)

@@ -1,0 +1,43 @@
+"""Typographic refinements applied to the text of a parsed section (never to markup).
+
+python-markdown's smarty extension makes the quotes, dashes and ellipses; these rules add the
+no-break spaces a typesetter would: after initials and abbreviated titles, and before a dash
+that closes an aside, so that a line never starts with "—" or ends with "S.".
+"""
+
+from __future__ import annotations
+
+import re
+
+NBSP = "\u00a0"
+
+# Smarty's substitutions as Unicode characters: its default named entities (&ldquo;) are not
+# defined in XHTML and make an EPUB fatal for EPUBCheck.
+SMARTY_SUBSTITUTIONS = {
+    "left-single-quote": "\u2018",
+    "right-single-quote": "\u2019",
+    "left-double-quote": "\u201c",
+    "right-double-quote": "\u201d",
+    "left-angle-quote": "\u00ab",
+    "right-angle-quote": "\u00bb",
+    "ndash": "\u2013",
+    "mdash": "\u2014",
+    "ellipsis": "\u2026",
+}
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # "Mikhail S. Gorbachev", "J. R. R. Tolkien": keep an initial with what follows.
+    (re.compile(r"(?<![\w.])([A-Z]\.) (?=[A-Z])"), r"\1" + NBSP),
+    # "Mr. Gorbachev", "Dr. Keller": keep an abbreviated title with the name.
+    (re.compile(r"\b(Mr|Mrs|Ms|Dr|Prof|St|Mt)\. (?=\w)"), r"\1." + NBSP),
+    # "the Soviet Union — which": the dash stays at the end of the line, never starts one.
+    (re.compile(r"(?<=\S) \u2014(?= )"), NBSP + "\u2014"),
+    # "p. 12", "No. 5": a number stays with its label.
+    (re.compile(r"\b(p|pp|No|no|vol|Vol|ch|Ch)\. (?=\d)"), r"\1." + NBSP),
+)
+
+
+def refine(text: str) -> str:
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text

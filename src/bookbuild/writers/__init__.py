@@ -1,0 +1,1 @@
+"""One module per output. Writers take rendered documents and never reach back into parsing."""

@@ -1,0 +1,35 @@
+"""Outputs appear whole or not at all: write to a temporary file beside the target, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+TEMP_PREFIX = ".bookbuild-"
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path) -> Iterator[BinaryIO]:
+    """Yield a file to write; on success it replaces `target`, on any failure it vanishes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=target.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:  # KeyboardInterrupt too: never leave a partial file behind
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    with atomic_output(target) as handle:
+        handle.write(data)

@@ -1,0 +1,107 @@
+"""PrintDocument -> PDF with WeasyPrint: sandboxed fetching, page labels, an atomic write."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydyf
+from weasyprint import HTML
+from weasyprint.document import Document
+
+from ..diagnostics import Diagnostic, book_error, display_path
+from ..model import PrintDocument
+from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
+from ..sandbox import BookFetcher, RefusedResource
+from .atomic import atomic_output
+
+BODY_ANCHOR = "body-matter"
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    pages: int
+    warnings: tuple[Diagnostic, ...]
+
+
+def allowed_roots(document: PrintDocument) -> tuple[Path, ...]:
+    fonts = tuple(face.path.parent for face in book_fonts().faces)
+    return (document.base_dir, styles_dir(), TEMPLATES_DIR, *fonts)
+
+
+def layout(document: PrintDocument) -> tuple[Document, tuple[Diagnostic, ...]]:
+    fetcher = BookFetcher(allowed_roots(document))
+    with _CssWarnings(document) as css:
+        try:
+            rendered = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
+                            url_fetcher=fetcher).render()
+        except RefusedResource as refused:
+            raise book_error(document.base_dir, "resource-refused",
+                             f'the book refers to "{refused.url}": {refused.reason}',
+                             hint="keep every image, font and stylesheet inside the book folder") from None
+    return rendered, tuple(css.diagnostics)
+
+
+def write_pdf(document: PrintDocument, target: Path) -> PdfResult:
+    rendered, warnings = layout(document)
+    first_body_page = body_start(rendered)
+    with atomic_output(target) as handle:
+        rendered.write_pdf(handle, finisher=lambda _doc, pdf: add_page_labels(pdf, first_body_page))
+    return PdfResult(pages=len(rendered.pages), warnings=warnings)
+
+
+def body_start(rendered: Document) -> int:
+    """Index of the first page of the body matter: where arabic page numbers start."""
+    for index, page in enumerate(rendered.pages):
+        if BODY_ANCHOR in page.anchors:
+            return index
+    return 0
+
+
+def add_page_labels(pdf: pydyf.PDF, first_body_page: int) -> None:
+    """/PageLabels so that a viewer's page numbers are the printed ones (i, ii … then 1, 2 …)."""
+    numbers = pydyf.Array()
+    if first_body_page > 0:
+        numbers.extend([0, pydyf.Dictionary({"S": "/r"})])
+    numbers.extend([first_body_page, pydyf.Dictionary({"S": "/D", "St": 1})])
+    pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": numbers})
+
+
+class _CssWarnings(logging.Handler):
+    """WeasyPrint's CSS warnings about the book's own stylesheets become diagnostics."""
+
+    def __init__(self, document: PrintDocument):
+        super().__init__(level=logging.WARNING)
+        self.document = document
+        self.diagnostics: list[Diagnostic] = []
+        self.logger = logging.getLogger("weasyprint")
+
+    def __enter__(self) -> _CssWarnings:
+        self.saved = (self.logger.handlers[:], self.logger.propagate)
+        self.logger.handlers = [self]
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.handlers, self.logger.propagate = self.saved
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for sheet in self.document.stylesheets[1:]:  # ours first: only the book's are reported
+            if sheet.as_uri() in message or str(sheet) in message:
+                line = _line_of(message)
+                self.diagnostics.append(Diagnostic(display_path(sheet), line, None, "warning",
+                                                   "css", _css_message(message)))
+                return
+
+
+def _line_of(message: str) -> int | None:
+    import re
+
+    match = re.search(r"at (\d+):(\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _css_message(message: str) -> str:
+    return message.split(" at ")[0] if " at " in message else message
