@@ -45,7 +45,7 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--format", choices=("epub", "pdf", "all"), default="all",
                        help="what to build (default: all)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    build.add_argument("--quiet", action="store_true", help="print only problems")
+    build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal failures")
     return parser

@@ -137,7 +137,7 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
         headings=headings,
         notes=notes,
         images=images,
-        ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id},
+        ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id, title.id},
     ), report
 
 
@@ -150,12 +150,16 @@ def _drop_comments(root: html.HtmlElement) -> None:
 def _take_title(section: Section, root: html.HtmlElement, report: Report) -> Heading | None:
     first = root.find("h1")
     if first is not None:
-        heading = Heading(1, section.id, _plain(first), _inner_xhtml(first))
+        title_id = first.get("id") or section.id
+        if title_id == section.id:  # the section element carries that id already
+            title_id = f"{section.id}-title"
+        heading = Heading(1, title_id, _plain(first), _inner_xhtml(first))
         first.drop_tree()
     else:
         heading = None
     if section.title:
-        return Heading(1, section.id, section.title, _escape(section.title))
+        title_id = heading.id if heading else f"{section.id}-title"
+        return Heading(1, title_id, section.title, _escape(section.title))
     if heading is None:
         report.error(section.path, "no-title", "the section has no title",
                      line=1, hint='start it with "# Title", or give title = "…" in book.toml')
@@ -176,7 +180,8 @@ def _collect_notes(section: Section, root: html.HtmlElement) -> tuple[Note, ...]
         for backref in item.find_class("footnote-backref"):
             backref.drop_tree()
         _refine_text(item)
-        bodies[number] = _inner_xhtml(item).strip()
+        # python-markdown puts a no-break space before the back-link we just removed.
+        bodies[number] = re.sub(r"[\s\u00a0]+(</p>)?$", r"\1", _inner_xhtml(item).strip())
     refs: dict[int, list[str]] = {}
     for sup in root.xpath("//sup[starts-with(@id, 'fnref')]"):
         link = sup.find("a")
@@ -270,8 +275,9 @@ def _rename_ids(chapter: Chapter, renames: dict[str, str]) -> Chapter:
     body = re.sub(r'(\sid=")([^"]+)(")', lambda m: m[1] + renames.get(m[2], m[2]) + m[3],
                   chapter.body_html)
     headings = tuple(replace(h, id=renames.get(h.id, h.id)) for h in chapter.headings)
+    title = replace(chapter.title, id=renames.get(chapter.title.id, chapter.title.id))
     ids = frozenset(renames.get(i, i) for i in chapter.ids)
-    return replace(chapter, body_html=body, headings=headings, ids=ids)
+    return replace(chapter, title=title, body_html=body, headings=headings, ids=ids)
 
 
 def _check_links(chapters: list[Chapter], report: Report) -> None:

@@ -184,7 +184,7 @@ def _id_files(ms: Manuscript) -> dict[str, str]:
     """Which EPUB file holds each id, so that '#id' links can cross files."""
     files: dict[str, str] = {"notes": NOTES_FILE, "titlepage": TITLEPAGE_FILE}
     for chapter in ms.chapters:
-        for element_id in chapter.ids | {f"{chapter.id}-title"}:
+        for element_id in chapter.ids:
             files[element_id] = chapter_file(chapter)
         for note in chapter.notes:
             files[note.id] = NOTES_FILE

@@ -1,0 +1,137 @@
+"""book.toml validation: exact messages, exact lines, all problems at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bookbuild.diagnostics import BookError
+from bookbuild.manifest import check_isbn, parse_trim, read_manifest, slugify
+
+GOOD = """\
+[book]
+title = "A Title"
+language = "en"
+date = "2024-05-01"
+
+[[contents]]
+file = "one.md"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "book.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def messages(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(BookError) as caught:
+        read_manifest(write(tmp_path, text))
+    return [str(d).replace(str(tmp_path), "BOOK") for d in caught.value.diagnostics]
+
+
+def test_good_manifest_gives_metadata_and_contents(tmp_path: Path) -> None:
+    manifest = read_manifest(write(tmp_path, GOOD))
+    assert manifest.meta.title == "A Title"
+    assert manifest.meta.slug == "a-title"
+    assert manifest.meta.edition == 1
+    assert manifest.meta.identifier.startswith("urn:uuid:")
+    assert [(e.file, e.kind, e.line) for e in manifest.contents] == [("one.md", "chapter", 7)]
+    assert manifest.pdf.trim == "6x9" and (manifest.pdf.width_pt, manifest.pdf.height_pt) == (432, 648)
+
+
+def test_identifier_default_is_stable(tmp_path: Path) -> None:
+    first = read_manifest(write(tmp_path, GOOD)).meta.identifier
+    assert read_manifest(write(tmp_path, GOOD)).meta.identifier == first
+
+
+def test_unknown_key_names_file_key_and_line(tmp_path: Path) -> None:
+    text = GOOD.replace('language = "en"', 'language = "en"\ntitel = "typo"')
+    assert messages(tmp_path, text) == [
+        'BOOK/book.toml:4: error[manifest]: unknown key "titel" in book (known keys: title, '
+        "subtitle, slug, language, identifier, date, description, rights, publisher, edition, "
+        "isbn_epub, isbn_print, contributors)"
+    ]
+
+
+def test_all_problems_are_reported_together(tmp_path: Path) -> None:
+    text = """\
+[book]
+language = "english language"
+edition = "two"
+
+[[contents]]
+file = "one.md"
+kind = "chapterr"
+"""
+    assert messages(tmp_path, text) == [
+        'BOOK/book.toml:2: error[manifest]: "book.language": "english language" is not a BCP 47 '
+        'language tag (for example "en", "en-GB", "de")',
+        'BOOK/book.toml:3: error[manifest]: "book.edition" must be a whole number, not a string',
+        'BOOK/book.toml:1: error[manifest]: book is missing the required key "title"',
+        'BOOK/book.toml:7: error[manifest]: "contents[0].kind": unknown kind "chapterr" (use one of '
+        "foreword, preface, introduction, prologue, chapter, epilogue, afterword, conclusion, appendix)",
+    ]
+
+
+def test_toml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
+    assert messages(tmp_path, '[book]\ntitle = "unclosed\n') == [
+        "BOOK/book.toml:2:18: error[toml]: TOML syntax error: illegal character '\\n'"
+    ]
+
+
+def test_missing_contents_and_empty_contents(tmp_path: Path) -> None:
+    assert messages(tmp_path, '[book]\ntitle = "T"\n') == [
+        'BOOK/book.toml: error[manifest]: the manifest is missing the required key "contents"'
+    ]
+    assert messages(tmp_path, 'contents = []\n[book]\ntitle = "T"\n') == [
+        "BOOK/book.toml:1: error[manifest]: the contents list is empty "
+        '(add at least one [[contents]] entry with file = "chapter.md")'
+    ]
+
+
+def test_same_file_twice(tmp_path: Path) -> None:
+    text = GOOD + '\n[[contents]]\nfile = "one.md"\n'
+    assert messages(tmp_path, text) == [
+        'BOOK/book.toml:10: error[manifest]: "one.md" is listed twice in the contents '
+        "(it is already entry 1)"
+    ]
+
+
+def test_date_trim_and_isbn_are_checked(tmp_path: Path) -> None:
+    text = GOOD.replace('date = "2024-05-01"', 'date = "May 2024"\nisbn_print = "978-0-306-40615-6"')
+    text += '\n[pdf]\ntrim = "6x10"\n'
+    assert messages(tmp_path, text) == [
+        'BOOK/book.toml:4: error[manifest]: "book.date": "May 2024" is not a date (write it as YYYY-MM-DD)',
+        'BOOK/book.toml:5: error[manifest]: "book.isbn_print": "978-0-306-40615-6" is not a valid '
+        "ISBN: its check digit is wrong",
+        'BOOK/book.toml:11: error[manifest]: "pdf.trim": unknown trim size "6x10" (use one of 5x8, '
+        '5.25x8, 5.5x8.5, 6x9, 6.14x9.21, 7x10, 8.5x11, a5, or "WIDTHxHEIGHT" with in, mm or cm)',
+    ]
+
+
+def test_isbn_checksums() -> None:
+    assert check_isbn("978-0-306-40615-7") is None
+    assert check_isbn("0-306-40615-2") is None
+    assert "check digit" in (check_isbn("0-306-40615-3") or "")
+    assert "not an ISBN" in (check_isbn("12345") or "")
+
+
+def test_trim_sizes() -> None:
+    assert parse_trim("5.5x8.5") == (396, 612)
+    assert parse_trim("148mm x 210mm") == pytest.approx((419.53, 595.28), abs=0.01)
+    assert parse_trim("6x9in") == (432, 648)
+    assert parse_trim("6x10") is None
+
+
+def test_slugify() -> None:
+    assert slugify("The Dissolution of the Soviet Union") == "the-dissolution-of-the-soviet-union"
+    assert slugify("Gorbachev’s “perestroika”") == "gorbachevs-perestroika"
+
+
+def test_missing_book_folder_and_manifest(tmp_path: Path) -> None:
+    with pytest.raises(BookError, match="no such book folder"):
+        read_manifest(tmp_path / "nowhere")
+    with pytest.raises(BookError, match="has no book.toml"):
+        read_manifest(tmp_path)

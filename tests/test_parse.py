@@ -1,0 +1,186 @@
+"""Markdown -> chapters: titles, notes, ids, typography, figures, diagnostics with lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from bookbuild.diagnostics import BookError
+from bookbuild.model import Book, EpubOptions, Metadata, PdfOptions, Section
+from bookbuild.parse import parse_book, parse_section
+from bookbuild.typography import refine
+
+SEEDS = Path(__file__).resolve().parent.parent / "book"
+
+
+def section(source: str, name: str = "ch.md", title: str | None = None) -> Section:
+    return Section(id=Path(name).stem, kind="chapter", path=Path("/b") / name, source=source,
+                   title=title)
+
+
+def book(*sections: Section, root: Path = Path("/b")) -> Book:
+    meta = Metadata(title="T", language="en", identifier="urn:uuid:x", date="2024-01-01", slug="t")
+    return Book(root, root / "book.toml", meta, EpubOptions(), PdfOptions(), tuple(sections))
+
+
+def body(source: str, name: str = "ch.md") -> etree._Element:
+    chapter, report = parse_section(section(source, name))
+    assert chapter is not None, report.items
+    return etree.fromstring(f"<div xmlns:epub='http://www.idpf.org/2007/ops'>{chapter.body_html}</div>")
+
+
+def test_title_comes_from_first_heading_and_leaves_the_body() -> None:
+    chapter, _ = parse_section(section("# Gorbachev’s *perestroika*\n\nText.\n"))
+    assert chapter is not None
+    assert chapter.title.text == "Gorbachev’s perestroika"
+    assert chapter.title.html == "Gorbachev’s <em>perestroika</em>"
+    assert "<h1" not in chapter.body_html
+
+
+def test_manifest_title_wins_over_heading() -> None:
+    chapter, _ = parse_section(section("Text only.\n", title="Given"))
+    assert chapter is not None and chapter.title.text == "Given"
+
+
+def test_chapter_without_title_is_an_error_with_hint() -> None:
+    _, report = parse_section(section("Just text.\n"))
+    assert [str(d) for d in report.errors] == [
+        '/b/ch.md:1: error[no-title]: the section has no title (start it with "# Title", '
+        'or give title = "…" in book.toml)'
+    ]
+
+
+def test_smart_punctuation_is_unicode_not_entities() -> None:
+    chapter, _ = parse_section(section('# T\n\n"Quoted" -- it\'s --- done...\n'))
+    assert chapter is not None
+    assert "“Quoted” – it’s — done…" in chapter.body_html.replace("\u00a0", " ")
+    assert "&" not in chapter.body_html
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # Real strings from the seeds.
+    ("Mikhail S. Gorbachev a small shiver", "Mikhail S.\u00a0Gorbachev a small shiver"),
+    ("risks for Mr. Gorbachev as well", "risks for Mr.\u00a0Gorbachev as well"),
+    ("the Soviet Union — which had emerged", "the Soviet Union\u00a0— which had emerged"),
+    ("See p. 12 and No. 5", "See p.\u00a012 and No.\u00a05"),
+    ("the USSR. The coup", "the USSR. The coup"),  # a sentence end is not an initial
+])
+def test_no_break_spaces(raw: str, expected: str) -> None:
+    assert refine(raw) == expected
+
+
+def test_notes_are_numbered_per_chapter_and_linked_both_ways() -> None:
+    source = "# T\n\nOne[^b] two[^a] again[^b].\n\n[^a]: Alpha.\n[^b]: Beta.\n"
+    chapter, _ = parse_section(section(source, "ch3.md"))
+    assert chapter is not None
+    # Numbered in the order the text calls them, not the order they are defined.
+    assert [(n.number, n.html) for n in chapter.notes] == [(1, "<p>Beta.</p>"), (2, "<p>Alpha.</p>")]
+    assert chapter.notes[0].ref_ids == ("ch3-noteref-1", "ch3-noteref-1-2")
+    tree = body(source, "ch3.md")
+    calls = tree.xpath("//a[@role='doc-noteref']")
+    assert [(a.get("id"), a.get("href"), a.text) for a in calls] == [
+        ("ch3-noteref-1", "#ch3-note-1", "1"),
+        ("ch3-noteref-2", "#ch3-note-2", "2"),
+        ("ch3-noteref-1-2", "#ch3-note-1", "1"),
+    ]
+    assert all(a.get("{http://www.idpf.org/2007/ops}type") == "noteref" for a in calls)
+    assert "footnote" not in chapter.body_html  # python-markdown's own list is gone
+
+
+def test_note_problems_are_reported_with_line_and_column() -> None:
+    source = "# T\n\nText[^keller] and[^ok].\n\n[^ok]: Fine.\n[^ok]: Again.\n[^spare]: Unused.\n"
+    _, report = parse_section(section(source, "chapter-3.md"))
+    assert [str(d) for d in report.items] == [
+        '/b/chapter-3.md:3:5: error[note-undefined]: note [^keller] is used but never defined '
+        '(define it with "[^keller]: …")',
+        "/b/chapter-3.md:6: error[note-duplicate]: note [^ok] is defined 2 times "
+        "(the first definition is on line 5)",
+        '/b/chapter-3.md:7: warning[note-unused]: note [^spare] is defined but never used '
+        '(refer to it with "[^spare]" in the text, or remove it)',
+    ]
+
+
+def test_ids_are_unique_book_wide() -> None:
+    one = section("# One\n\n## Sources\n\nA[^1].\n\n[^1]: N.\n", "one.md")
+    two = section("# Two\n\n## Sources\n\nB[^1].\n\n[^1]: N.\n", "two.md")
+    manuscript, _ = parse_book(book(one, two))
+    all_ids = [i for c in manuscript.chapters for i in c.ids]
+    all_ids += [n.id for c in manuscript.chapters for n in c.notes]
+    assert len(all_ids) == len(set(all_ids))
+    assert [h.id for c in manuscript.chapters for h in c.headings] == ["sources", "two-sources"]
+    assert 'id="two-sources"' in manuscript.chapters[1].body_html
+
+
+def test_heading_ids_are_stable_slugs() -> None:
+    chapter, _ = parse_section(section("# T\n\n## The collapse, 1989\n\n## Custom {#mine}\n"))
+    assert chapter is not None
+    assert [h.id for h in chapter.headings] == ["the-collapse-1989", "mine"]
+
+
+def test_heading_levels_may_not_skip() -> None:
+    _, report = parse_section(section("# T\n\n#### Deep\n"))
+    assert [str(d) for d in report.errors] == [
+        "/b/ch.md:3: error[heading-level]: heading level 4 follows level 1: levels may not skip "
+        "(use ## here)"
+    ]
+
+
+def test_figure_with_caption_table_and_scene_break() -> None:
+    tree = body('# T\n\n![A map](images/map.png "The map.")\n\n* * *\n\n| a | b |\n|---|---|\n| 1 | 2 |\n')
+    figure = tree.find("figure")
+    assert figure is not None
+    assert figure.find("img").get("alt") == "A map" and figure.find("img").get("title") is None
+    assert figure.findtext("figcaption") == "The map."
+    assert tree.find("hr").get("class") == "scene-break"
+    assert tree.find("table/tbody/tr/td").text == "1"
+
+
+def test_html_comments_never_reach_the_output() -> None:
+    chapter, _ = parse_section(section("# T\n\nText.\n\n<!-- Photo caption: a tank -->\n"))
+    assert chapter is not None and "tank" not in chapter.body_html
+
+
+def test_link_to_missing_heading_is_an_error(tmp_path: Path) -> None:
+    one = section("# One\n\nSee [there](#nowhere).\n", "one.md")
+    with pytest.raises(BookError) as caught:
+        parse_book(book(one))
+    assert [str(d) for d in caught.value.diagnostics] == [
+        '/b/one.md:3:12: error[link-target]: the link to "#nowhere" points at no heading or anchor '
+        "in the book (check the id; a heading's id is shown in the EPUB's contents)"
+    ]
+
+
+def test_raw_script_is_rejected_with_line() -> None:
+    _, report = parse_section(section("# T\n\nText.\n\n<script>alert(1)</script>\n"))
+    assert [d.code for d in report.errors] == ["html-script"]
+    assert report.errors[0].line == 5
+
+
+def test_sample_preface_keeps_the_authors_words() -> None:
+    """Every paragraph of the seed preface is in the parsed chapter, word for word."""
+    seed = (SEEDS.parent.parent / "shared" / "seeds" / "004_df8b8d4e6fc9b71d.txt")
+    if not seed.exists():
+        pytest.skip("the seeds folder is not beside this checkout")
+    source = (SEEDS / "preface.md").read_text(encoding="utf-8")
+    chapter, _ = parse_section(Section("preface", "preface", SEEDS / "preface.md", source))
+    assert chapter is not None
+    tree = etree.fromstring(f"<div xmlns:epub='http://www.idpf.org/2007/ops'>{chapter.body_html}</div>")
+    for call in tree.xpath("//sup[@class='noteref']"):
+        _drop_keep_tail(call)
+    text = " ".join(tree.itertext())
+    text = " ".join(text.replace("\u00a0", " ").split())
+    paragraphs = [p.strip() for p in seed.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    for paragraph in paragraphs[1:]:
+        assert " ".join(paragraph.split()) in text
+
+
+def _drop_keep_tail(element: etree._Element) -> None:
+    parent = element.getparent()
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + (element.tail or "")
+    else:
+        parent.text = (parent.text or "") + (element.tail or "")
+    parent.remove(element)
