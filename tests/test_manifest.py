@@ -133,5 +133,5 @@ def test_slugify() -> None:
 def test_missing_book_folder_and_manifest(tmp_path: Path) -> None:
     with pytest.raises(BookError, match="no such book folder"):
         read_manifest(tmp_path / "nowhere")
-    with pytest.raises(BookError, match="has no book.toml"):
+    with pytest.raises(BookError, match=r"has no book\.toml"):
         read_manifest(tmp_path)

@@ -100,7 +100,8 @@ def read_source(path: Path, report: Report) -> str | None:
                      hint="save it as UTF-8")
         return None
     if not text.strip():
-        report.error(path, "empty-file", "the file is empty", hint="write the section, or remove it from the contents")
+        report.error(path, "empty-file", "the file is empty",
+                     hint="write the section, or remove it from the contents")
         return None
     return text.removeprefix("\ufeff")
 

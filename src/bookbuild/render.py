@@ -7,6 +7,7 @@ so are the stylesheets (styles/). Nothing here writes a file.
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,8 +193,7 @@ def _id_files(ms: Manuscript) -> dict[str, str]:
 
 
 def _relative(from_file: str, to_file: str) -> str:
-    depth = from_file.count("/")
-    return "../" * depth + to_file
+    return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
 
 
 def _resolve_links(content: str, file_name: str, files: dict[str, str]) -> str:

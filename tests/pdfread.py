@@ -1,0 +1,79 @@
+"""Reading a built PDF back as a reader sees it: pages, labels, outline, text, fonts."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
+
+
+def normalize(text: str) -> str:
+    """Fold ligatures and spacing so that layout text compares with source text."""
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "")
+    return " ".join(text.split())
+
+
+class Pdf:
+    def __init__(self, path: Path):
+        self.reader = PdfReader(path)
+        self.pages = self.reader.pages
+        self.labels = self.reader.page_labels
+        self.texts = [normalize(page.extract_text() or "") for page in self.pages]
+
+    def outline_titles(self) -> list[str]:
+        titles: list[str] = []
+
+        def walk(items: list) -> None:
+            for item in items:
+                if isinstance(item, list):
+                    walk(item)
+                else:
+                    titles.append(item.title)
+
+        walk(self.reader.outline)
+        return titles
+
+    def page_starting_with(self, title: str, after: int = 0) -> int:
+        """Index of the first page, from `after`, whose text opens with `title`."""
+        wanted = normalize(title)
+        for index in range(after, len(self.texts)):
+            if self.texts[index].startswith(wanted):
+                return index
+        raise AssertionError(f"no page opens with {title!r}")
+
+    def contents_numbers(self, titles: list[str]) -> dict[str, str]:
+        """The page number the contents prints after each title (leader dots between)."""
+        index = next(i for i, text in enumerate(self.texts) if text.startswith("Contents"))
+        text = self.texts[index]
+        numbers = {}
+        for title in titles:
+            pattern = re.escape(normalize(title)) + r"[\s.]*?\s([0-9]+|[ivxlcdm]+)\b"
+            match = re.search(pattern, text)
+            assert match, f"{title!r} is not in the contents: {text}"
+            numbers[title] = match.group(1)
+        return numbers
+
+    def fonts_not_embedded(self) -> list[str]:
+        missing = []
+        for page in self.pages:
+            resources = page.get("/Resources") or {}
+            fonts = resources.get("/Font") or {}
+            for font in fonts.values():
+                font = font.get_object()
+                missing.extend(_unembedded(font))
+        return sorted(set(missing))
+
+
+def _unembedded(font: DictionaryObject) -> list[str]:
+    descendants = font.get("/DescendantFonts")
+    targets = [d.get_object() for d in descendants] if descendants else [font]
+    missing = []
+    for target in targets:
+        descriptor = target.get("/FontDescriptor")
+        descriptor = descriptor.get_object() if descriptor else {}
+        if not any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
+            missing.append(str(font.get("/BaseFont")))
+    return missing

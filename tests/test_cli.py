@@ -1,0 +1,103 @@
+"""The command line: help, version, exit codes, one-line errors, nothing partial written."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import BOOKS, SAMPLE, run_bookbuild
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_version_and_help() -> None:
+    version = run_bookbuild("--version")
+    assert version.returncode == 0 and version.stdout.strip() == "bookbuild 0.1.0"
+    helped = run_bookbuild("build", "--help")
+    assert helped.returncode == 0
+    for option in ("--out", "--format", "--strict", "--quiet", "BOOK_DIR"):
+        assert option in helped.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "bookbuild"
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "bookbuild 0.1.0"
+
+
+def test_usage_error_exits_2() -> None:
+    result = run_bookbuild("build", "--format", "mobi")
+    assert result.returncode == 2
+    assert "invalid choice: 'mobi'" in result.stderr
+    assert run_bookbuild().returncode == 2  # no command: help, and a usage exit
+
+
+def test_build_prints_one_line_per_output(tmp_path: Path) -> None:
+    result = run_bookbuild("build", BOOKS / "features", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(str(tmp_path / "out" / "a-book-of-features.epub"))
+    assert " pages " in lines[1] and lines[1].endswith(" s")
+    assert result.stderr == ""  # no progress chatter in a pipe
+
+
+def test_format_builds_only_what_is_asked(tmp_path: Path) -> None:
+    result = run_bookbuild("build", BOOKS / "features", "--out", tmp_path, "--format", "epub")
+    assert result.returncode == 0
+    assert [p.suffix for p in tmp_path.iterdir()] == [".epub"]
+
+
+def test_bad_input_is_one_line_exit_2_and_leaves_outputs_alone(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    out = tmp_path / "out"
+    assert run_bookbuild("build", book, "--out", out).returncode == 0
+    before = tree_hashes(out)
+    chapter = book / "two.md"
+    chapter.write_text(chapter.read_text() + "\nA call to [^missing].\n")
+    result = run_bookbuild("build", book, "--out", out)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'{chapter}:16:11: error[note-undefined]: note [^missing] is used but never defined '
+        '(define it with "[^missing]: …")'
+    ]
+    assert "Traceback" not in result.stderr
+    assert tree_hashes(out) == before
+
+
+def test_internal_failure_is_one_line_exit_3_and_traceback_with_debug(tmp_path: Path) -> None:
+    crash = (
+        "import sys, bookbuild.pipeline as p\n"
+        "def boom(*a, **k): raise RuntimeError('the layout engine fell over')\n"
+        "p.build = boom\n"
+        "from bookbuild.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    plain = subprocess.run([sys.executable, "-c", crash, "build", str(SAMPLE)],
+                           capture_output=True, text=True, check=False)
+    assert plain.returncode == 3
+    assert plain.stderr.splitlines() == [
+        "bookbuild: internal error: RuntimeError: the layout engine fell over "
+        "(run with --debug for details)"
+    ]
+    debug = subprocess.run([sys.executable, "-c", crash, "build", str(SAMPLE), "--debug"],
+                           capture_output=True, text=True, check=False)
+    assert debug.returncode == 3 and "Traceback" in debug.stderr
+
+
+def test_out_below_a_regular_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_bookbuild("build", BOOKS / "features", "--out", blocker / "out")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{blocker / 'out'}: error[output]: cannot write here: {blocker} is a file "
+        "(choose another --out folder)"
+    )
