@@ -22,10 +22,10 @@ book: setup
 
 test: setup ace
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 
 lint: venv
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 
 setup: system venv
 

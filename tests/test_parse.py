@@ -184,3 +184,20 @@ def _drop_keep_tail(element: etree._Element) -> None:
     else:
         parent.text = (parent.text or "") + (element.tail or "")
     parent.remove(element)
+
+
+@pytest.mark.parametrize(("markdown_text", "expected"), [
+    # Straight quotes and apostrophes as a manuscript may have them; the seeds' own words.
+    ('the title, "Behind the Elections in the USSR."', "the title, “Behind the Elections in the USSR.”"),
+    ("this traditional 'wage-leveling' instinct", "this traditional ‘wage-leveling’ instinct"),
+    ("Leon Trotsky's analysis", "Leon Trotsky’s analysis"),
+    # Dashes: -- is an en dash (ranges), --- an em dash.
+    ("November 16--17, 1991", "November 16–17, 1991"),
+    ("private property---that is", "private property—that is"),
+    # Ellipses.
+    ("within the Soviet Union. ... Without", "within the Soviet Union. … Without"),
+])
+def test_smart_punctuation_rules_on_seed_strings(markdown_text: str, expected: str) -> None:
+    chapter, _ = parse_section(section(f"# T\n\n{markdown_text}\n"))
+    assert chapter is not None
+    assert chapter.body_html.strip().replace("\u00a0", " ") == f"<p>{expected}</p>"

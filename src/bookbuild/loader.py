@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from PIL import Image
+
 from .diagnostics import Report
 from .manifest import Manifest, read_manifest, slugify
 from .model import Book, Section
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
+COVER_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+MIN_COVER_WIDTH = 1400  # below this, stores reject or blur the cover
 
 
 def load(book_dir: Path) -> Book:
@@ -21,6 +25,12 @@ def load(book_dir: Path) -> Book:
         path for name in manifest.stylesheets
         if (path := resolve_inside(book_dir, name, manifest.path, report, None)) is not None
     )
+    cover = None
+    if manifest.epub.cover:
+        line = manifest.lines.get("epub.cover")
+        cover = resolve_inside(book_dir, manifest.epub.cover, manifest.path, report, line)
+        if cover is not None and check_cover_image(cover, manifest.path, report, line) is None:
+            cover = None
     report.raise_if_errors()
     templates = book_dir / "templates"
     return Book(
@@ -32,6 +42,7 @@ def load(book_dir: Path) -> Book:
         sections=sections,
         stylesheets=stylesheets,
         templates_dir=templates if templates.is_dir() else None,
+        cover_image=cover,
     )
 
 
@@ -119,3 +130,26 @@ def _unique_id(stem: str, taken: set[str]) -> str:
 
 # File stems the EPUB uses for its own documents.
 RESERVED_IDS = frozenset({"titlepage", "nav", "notes", "cover", "copyright", "halftitle"})
+
+
+def check_cover_image(path: Path, referrer: Path, report: Report, line: int | None) -> str | None:
+    """Validate a manifest-supplied cover; return its media type, or None after reporting."""
+    try:
+        with Image.open(path) as image:
+            kind, (width, height) = image.format, image.size
+    except (OSError, SyntaxError):
+        report.error(referrer, "cover-format", f'the cover "{path.name}" is not an image', line=line,
+                     hint="use a JPEG or PNG of 1600 x 2560 pixels")
+        return None
+    if kind not in COVER_IMAGE_TYPES:
+        report.error(referrer, "cover-format",
+                     f'the cover "{path.name}" is {kind}; stores take JPEG or PNG',
+                     line=line, hint="convert it to JPEG")
+        return None
+    if width < MIN_COVER_WIDTH or height < width:
+        report.error(referrer, "cover-size",
+                     f'the cover "{path.name}" is {width} x {height} pixels; it must be portrait and '
+                     f"at least {MIN_COVER_WIDTH} pixels wide", line=line,
+                     hint="stores recommend 1600 x 2560")
+        return None
+    return COVER_IMAGE_TYPES[kind]

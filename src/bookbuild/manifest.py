@@ -78,6 +78,7 @@ class Manifest:
     pdf: PdfOptions
     contents: tuple[ContentEntry, ...]
     stylesheets: tuple[str, ...]
+    lines: dict[str, int]  # "table.key" -> line in book.toml, for later diagnostics
 
 
 def check_language(value: str) -> str | None:
@@ -183,6 +184,8 @@ CONTENT_FIELDS: dict[str, Field] = {
 EPUB_FIELDS: dict[str, Field] = {
     "toc_depth": Field(int, check=check_toc_depth),
     "embed_fonts": Field(bool),
+    "cover": Field(str),
+    "certified_by": Field(str),
 }
 PDF_FIELDS: dict[str, Field] = {
     "trim": Field(str, check=check_trim),
@@ -342,6 +345,7 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         pdf=_pdf_options(pdf),
         contents=contents,
         stylesheets=tuple(stylesheets),
+        lines=v.keys.lines,
     )
 
 

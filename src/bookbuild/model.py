@@ -59,6 +59,8 @@ class Metadata:
 class EpubOptions:
     toc_depth: int = 1
     embed_fonts: bool = True
+    cover: str | None = None  # an image in the book folder; otherwise one is generated
+    certified_by: str | None = None  # who certifies the accessibility conformance claim
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class Book:
     sections: tuple[Section, ...]
     stylesheets: tuple[Path, ...] = ()  # the book's own CSS, added after ours
     templates_dir: Path | None = None  # the book's own templates, overriding ours
+    cover_image: Path | None = None  # a supplied cover, validated
 
 
 @dataclass(frozen=True)

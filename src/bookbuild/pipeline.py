@@ -14,10 +14,11 @@ from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .loader import load
 from .model import Book, Manuscript
 from .parse import parse_book
-from .render import render_epub, render_print
+from .render import CoverImage, render_cover_html, render_epub, render_print
 from .resources import book_fonts, styles_dir
+from .writers.cover import cover_pdf, rasterize
 from .writers.epub import write_epub
-from .writers.pdf import write_pdf
+from .writers.pdf import allowed_roots, write_pdf
 
 FORMATS = ("epub", "pdf")
 
@@ -100,8 +101,11 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
     check_output_dir(out_dir)
     slug = manuscript.meta.slug
     # Render everything first: a template error must stop the build before any output is written.
-    package = render_epub(manuscript, fonts, iso(timestamp)) if "epub" in formats else None
-    document = render_print(manuscript, fonts, iso(timestamp)) if "pdf" in formats else None
+    document = render_print(manuscript, fonts, iso(timestamp))
+    package = None
+    if "epub" in formats:
+        cover = epub_cover(manuscript, iso(timestamp), allowed_roots(document))
+        package = render_epub(manuscript, fonts, iso(timestamp), cover)
     if package is not None:
         say("writing the EPUB")
         started = time.perf_counter()
@@ -109,7 +113,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         write_epub(package, target, timestamp)
         result.outputs.append(Output(target, "epub", target.stat().st_size,
                                      time.perf_counter() - started))
-    if document is not None:
+    if "pdf" in formats:
         say("laying out the PDF")
         started = time.perf_counter()
         target = out_dir / f"{slug}.pdf"
@@ -118,3 +122,13 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         result.outputs.append(Output(target, "pdf", target.stat().st_size,
                                      time.perf_counter() - started, pdf.pages))
     return result
+
+
+def epub_cover(manuscript: Manuscript, timestamp: str, roots: tuple[Path, ...]) -> CoverImage:
+    """The manifest's cover image, or one generated from the cover template."""
+    supplied = manuscript.book.cover_image
+    if supplied is not None:
+        media_type = "image/png" if supplied.suffix.lower() == ".png" else "image/jpeg"
+        return CoverImage(supplied.read_bytes(), media_type)
+    html = render_cover_html(manuscript, timestamp)
+    return CoverImage(rasterize(cover_pdf(html, manuscript.book.root, roots)), "image/jpeg")

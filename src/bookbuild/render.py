@@ -38,6 +38,10 @@ TEXT_DIR = "text"
 NAV_FILE = f"{TEXT_DIR}/nav.xhtml"
 NOTES_FILE = f"{TEXT_DIR}/notes.xhtml"
 TITLEPAGE_FILE = f"{TEXT_DIR}/titlepage.xhtml"
+COVER_FILE = f"{TEXT_DIR}/cover.xhtml"
+CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+# The generated cover: a 5 x 8 in page rasterized at 320 ppi gives 1600 x 2560 pixels.
+COVER_PAGE_INCHES = (5.0, 8.0)
 CSS_FILE = "styles/book.css"
 
 ROLE_CREDITS = {
@@ -60,6 +64,14 @@ def credit(person: Contributor) -> str:
     return person.credit or ROLE_CREDITS.get(person.role, "{name}").format(name=person.name)
 
 
+def credit_lines(person: Contributor) -> tuple[str, str]:
+    """A credit split before the name, for layouts that set the name apart."""
+    text = credit(person)
+    if text.endswith(person.name):
+        return text[: -len(person.name)].strip(), person.name
+    return "", text
+
+
 def edition_label(edition: int) -> str:
     return f"{ORDINALS[edition - 1]} edition" if edition <= len(ORDINALS) else f"Edition {edition}"
 
@@ -79,7 +91,7 @@ def environment(book: Book) -> jinja2.Environment:
         autoescape=lambda name: bool(name) and name.endswith((".xhtml.j2", ".html.j2")),
         keep_trailing_newline=True,
     )
-    env.globals.update(credit=credit, version=__version__)
+    env.globals.update(credit=credit, credit_lines=credit_lines, version=__version__)
     return env
 
 
@@ -131,7 +143,31 @@ def chapter_file(chapter: Chapter) -> str:
     return f"{TEXT_DIR}/{chapter.id}.xhtml"
 
 
-def render_epub(ms: Manuscript, fonts: FontSet, modified: str) -> EpubPackage:
+@dataclass(frozen=True)
+class CoverImage:
+    content: bytes
+    media_type: str
+
+    @property
+    def file_name(self) -> str:
+        return "images/cover." + ("png" if self.media_type == "image/png" else "jpg")
+
+
+def render_cover_html(ms: Manuscript, timestamp: str, *, layout: str = "front",
+                      width_in: float = COVER_PAGE_INCHES[0], height_in: float = COVER_PAGE_INCHES[1],
+                      trim_width_in: float | None = None, spine_in: float = 0.0,
+                      spine_text: bool = False) -> str:
+    """The cover page as HTML, for WeasyPrint: the EPUB's front cover or the print wrap."""
+    env = environment(ms.book)
+    trim = trim_width_in if trim_width_in is not None else width_in
+    page_css = (f"@page {{ size: {width_in}in {height_in}in; margin: 0; }}\n"
+                f":root {{ --trim-width: {trim}in; --spine-width: {spine_in}in; }}")
+    return render_template(env, "cover.html.j2", meta=ms.meta, timestamp=timestamp, layout=layout,
+                           page_css=page_css, stylesheet=(styles_dir() / "cover.css").as_uri(),
+                           spine_text=spine_text)
+
+
+def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage) -> EpubPackage:
     env = environment(ms.book)
     files = _id_files(ms)
     typeface = fonts.family if fonts.found and ms.book.epub.embed_fonts else None
@@ -143,7 +179,11 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str) -> EpubPackage:
         content = _resolve_links(content, file_name, files)
         return EpubDocument(file_name, doc_id, title, content.encode("utf-8"))
 
-    documents = [document("epub/titlepage.xhtml.j2", TITLEPAGE_FILE, "titlepage", ms.meta.title)]
+    documents = [
+        document("epub/cover.xhtml.j2", COVER_FILE, "cover", "Cover",
+                 image=_relative(COVER_FILE, cover.file_name), alt=cover_alt(ms.meta)),
+        document("epub/titlepage.xhtml.j2", TITLEPAGE_FILE, "titlepage", ms.meta.title),
+    ]
     for chapter in ms.chapters:
         epub_type = SECTION_KINDS[chapter.kind]
         documents.append(document(
@@ -158,6 +198,7 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str) -> EpubPackage:
     toc = _epub_toc(ms)
     first_body = next((c for c in ms.chapters if not c.is_front_matter), ms.chapters[0])
     landmarks = [
+        _Landmark("cover", Path(COVER_FILE).name, "Cover"),
         _Landmark("titlepage", Path(TITLEPAGE_FILE).name, "Title page"),
         _Landmark("toc", "nav.xhtml#toc", "Contents"),
         _Landmark("bodymatter", Path(chapter_file(first_body)).name, "Start of content"),
@@ -167,14 +208,15 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str) -> EpubPackage:
     nav_toc = [_strip_dir(entry) for entry in toc]
     nav = document("epub/nav.xhtml.j2", NAV_FILE, "nav", "Contents", toc=nav_toc, landmarks=landmarks)
     nav = EpubDocument(nav.file_name, nav.id, nav.title, nav.content, properties=("nav",))
-    documents.insert(1, nav)
+    documents.insert(2, nav)
 
-    resources = _epub_resources(ms, fonts, documents)
+    resources = (EpubResource(cover.file_name, "cover-image", cover.media_type, cover.content,
+                              ("cover-image",)), *_epub_resources(ms, fonts, documents))
     return EpubPackage(
         meta=ms.meta,
         documents=tuple(documents),
         nav=nav,
-        resources=resources,
+        resources=tuple(resources),
         toc=tuple(toc),
         modified=modified,
         accessibility=accessibility_metadata(ms),
@@ -183,7 +225,7 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str) -> EpubPackage:
 
 def _id_files(ms: Manuscript) -> dict[str, str]:
     """Which EPUB file holds each id, so that '#id' links can cross files."""
-    files: dict[str, str] = {"notes": NOTES_FILE, "titlepage": TITLEPAGE_FILE}
+    files: dict[str, str] = {"notes": NOTES_FILE, "titlepage": TITLEPAGE_FILE, "cover": COVER_FILE}
     for chapter in ms.chapters:
         for element_id in chapter.ids:
             files[element_id] = chapter_file(chapter)
@@ -298,7 +340,17 @@ def accessibility_metadata(ms: Manuscript) -> tuple[tuple[str, str], ...]:
     pairs += [("schema:accessibilityFeature", feature) for feature in features]
     pairs.append(("schema:accessibilityHazard", "none"))
     pairs.append(("schema:accessibilitySummary", summary))
+    # A conformance claim is a promise somebody makes: only when the manifest names them.
+    if ms.book.epub.certified_by:
+        pairs.append(("dcterms:conformsTo", CONFORMANCE))
+        pairs.append(("a11y:certifiedBy", ms.book.epub.certified_by))
     return tuple(pairs)
+
+
+def cover_alt(meta: Metadata) -> str:
+    names = ", ".join(credit(person) for person in meta.contributors)
+    title = f"{meta.title}: {meta.subtitle}" if meta.subtitle else meta.title
+    return f"Cover of {title}" + (f". {names}" if names else "")
 
 
 # ---- Print -------------------------------------------------------------------------------

@@ -55,6 +55,9 @@ def _ebooklib_book(package: EpubPackage) -> epub.EpubBook:
         book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
     for prop, value in package.accessibility:
         book.add_metadata(None, "meta", value, {"property": prop})
+    if any("cover-image" in r.properties for r in package.resources):
+        # EPUB 2 readers (older Kindles among them) find the cover through this.
+        book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
     spine = []
     for document in package.documents:
