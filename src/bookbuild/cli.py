@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .diagnostics import BookError, Diagnostic
+from .manifest import PDF_VARIANTS, PRINT_TARGETS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -45,9 +46,24 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--format", choices=("epub", "pdf", "all"), default="all",
                        help="what to build (default: all)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    build.add_argument("--pdf-variant", choices=PDF_VARIANTS, metavar="VARIANT",
+                       help=f"PDF standard to meet: {', '.join(PDF_VARIANTS)} (default: the manifest's)")
+    build.add_argument("--target", choices=PRINT_TARGETS,
+                       help="print-on-demand service whose rules the PDF must meet (kdp)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal failures")
+
+    preflight = commands.add_parser(
+        "preflight", help="check a built PDF as a print-on-demand service would",
+        description="Check an interior PDF (and the <name>-cover.pdf beside it): trim size, page "
+                    "count and parity, embedded fonts, margins against the gutter band, image "
+                    "resolution, cover size. Exit 1 when anything fails.")
+    preflight.add_argument("pdf", metavar="PDF", help="the interior PDF, e.g. build/<slug>.pdf")
+    preflight.add_argument("--target", choices=PRINT_TARGETS,
+                           help="also apply this service's own limits (kdp: trims, 24-828 pages)")
+    preflight.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help="show tracebacks of internal failures")
     return parser
 
 
@@ -92,8 +108,10 @@ def run_build(args: argparse.Namespace) -> int:
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
     interactive = sys.stderr.isatty() and not args.quiet
     progress = (lambda message: print(f"  {message}…", file=sys.stderr)) if interactive else None
+    overrides = {key: value for key, value in
+                 (("variant", args.pdf_variant), ("target", args.target)) if value}
     result = build(Path(args.book_dir), Path(args.out), formats, strict=args.strict,
-                   progress=progress)
+                   progress=progress, pdf_overrides=overrides)
     print_diagnostics(result.warnings)
     if not args.quiet:
         for output in result.outputs:
@@ -102,7 +120,17 @@ def run_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": run_build}
+def run_preflight(args: argparse.Namespace) -> int:
+    from .preflight import preflight, summary
+
+    result = preflight(Path(args.pdf), args.target)
+    for finding in result.findings:
+        print(finding)
+    print(summary(result))
+    return EXIT_OK if result.passed else EXIT_FINDINGS
+
+
+COMMANDS = {"build": run_build, "preflight": run_preflight}
 
 
 if __name__ == "__main__":

@@ -14,20 +14,10 @@ from typing import Any
 
 from .diagnostics import Report, book_error
 from .model import SECTION_KINDS, Contributor, EpubOptions, Metadata, PdfOptions
+from .printspec import PAPER_INCHES_PER_PAGE, TRIM_SIZES
 
 MANIFEST_NAME = "book.toml"
 
-# Trim sizes print-on-demand services offer, in points (1 in = 72 pt).
-TRIM_SIZES: dict[str, tuple[float, float]] = {
-    "5x8": (360, 576),
-    "5.25x8": (378, 576),
-    "5.5x8.5": (396, 612),
-    "6x9": (432, 648),
-    "6.14x9.21": (442.08, 663.12),
-    "7x10": (504, 720),
-    "8.5x11": (612, 792),
-    "a5": (419.53, 595.28),
-}
 UNIT_POINTS = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0}
 
 # MARC relator codes a book's contributors commonly carry.
@@ -139,6 +129,39 @@ def check_edition(value: int) -> str | None:
     return None if value >= 1 else f"edition must be 1 or more, not {value}"
 
 
+PDF_VARIANTS = ("pdf/ua-1", "pdf/a-2b", "pdf/a-3b", "pdf/ua-2")
+PRINT_TARGETS = ("kdp",)
+
+
+def parse_length(value: str) -> float | None:
+    """"0.125in", "3mm", "0" -> inches."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(in|mm|cm|pt)?\s*", value.lower())
+    if not match or (match.group(2) is None and float(match.group(1)) != 0):
+        return None
+    return float(match.group(1)) * UNIT_POINTS[match.group(2) or "pt"] / 72.0
+
+
+def check_bleed(value: str) -> str | None:
+    inches = parse_length(value)
+    if inches is None:
+        return f'"{value}" is not a length (write it as "0.125in" or "3mm")'
+    if inches > 0.5:
+        return f'a bleed of "{value}" is more than any printer asks for (0.125in is the norm)'
+    return None
+
+
+def check_paper(value: str) -> str | None:
+    return None if value in PAPER_INCHES_PER_PAGE else f'paper must be "white" or "cream", not "{value}"'
+
+
+def check_variant(value: str) -> str | None:
+    return None if value in PDF_VARIANTS else f'unknown PDF variant "{value}" (use {", ".join(PDF_VARIANTS)})'
+
+
+def check_target(value: str) -> str | None:
+    return None if value in PRINT_TARGETS else f'unknown print target "{value}" (use {", ".join(PRINT_TARGETS)})'
+
+
 def parse_trim(value: str) -> tuple[float, float] | None:
     """A trim name or an explicit size ("6x9in", "148mm x 210mm") -> (width, height) in points."""
     text = value.strip().lower()
@@ -189,6 +212,10 @@ EPUB_FIELDS: dict[str, Field] = {
 }
 PDF_FIELDS: dict[str, Field] = {
     "trim": Field(str, check=check_trim),
+    "bleed": Field(str, check=check_bleed),
+    "paper": Field(str, check=check_paper),
+    "target": Field(str, check=check_target),
+    "variant": Field(str, check=check_variant),
 }
 TOP_FIELDS: dict[str, Field] = {
     "book": Field(dict, required=True),
@@ -410,4 +437,7 @@ def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]]) -> Metad
 def _pdf_options(pdf: dict[str, Any]) -> PdfOptions:
     trim = pdf.get("trim", "6x9")
     width, height = parse_trim(trim) or TRIM_SIZES["6x9"]
-    return PdfOptions(trim=trim, width_pt=width, height_pt=height)
+    return PdfOptions(trim=trim, width_pt=width, height_pt=height,
+                      bleed_in=parse_length(pdf.get("bleed", "0")) or 0.0,
+                      paper=pdf.get("paper", "white"), target=pdf.get("target"),
+                      variant=pdf.get("variant"))

@@ -68,6 +68,10 @@ class PdfOptions:
     trim: str = "6x9"
     width_pt: float = 432.0
     height_pt: float = 648.0
+    bleed_in: float = 0.0
+    paper: str = "white"  # for the cover's spine width
+    target: str | None = None  # a print-on-demand service whose rules the PDF must meet: "kdp"
+    variant: str | None = None  # "pdf/ua-1", "pdf/a-2b", …
 
 
 @dataclass(frozen=True)
@@ -200,3 +204,6 @@ class PrintDocument:
     html: str
     base_dir: Path  # the book folder: relative URLs resolve here
     stylesheets: tuple[Path, ...]
+    page_css: tuple[str, ...]  # the page geometry for each gutter band (printspec.GUTTER_BANDS)
+    estimated_pages: int  # a guess from the text's length, to pick the first band
+    options: PdfOptions

@@ -7,16 +7,21 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 from pathlib import Path
+
+from PIL import Image
 
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .loader import load
-from .model import Book, Manuscript
+from .model import Book, Manuscript, PrintDocument
 from .parse import parse_book
 from .render import CoverImage, render_cover_html, render_epub, render_print
+from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
 from .resources import book_fonts, styles_dir
-from .writers.cover import cover_pdf, rasterize
+from .state import BuildState
+from .writers.cover import cover_pdf, rasterize, write_print_cover
 from .writers.epub import write_epub
 from .writers.pdf import allowed_roots, write_pdf
 
@@ -58,9 +63,12 @@ def iso(timestamp: dt.datetime) -> str:
     return timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def prepare(book_dir: Path, *, strict: bool = False) -> tuple[Manuscript, list[Diagnostic]]:
+def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, Any] | None = None
+            ) -> tuple[Manuscript, list[Diagnostic]]:
     """Load and parse: every check that needs no output."""
     book = load(book_dir)
+    if pdf_overrides:
+        book = replace(book, pdf=replace(book.pdf, **pdf_overrides))
     manuscript, warnings = parse_book(book)
     report = Report(list(warnings))
     if not book_fonts().found:
@@ -91,15 +99,17 @@ def check_output_dir(out_dir: Path) -> None:
 
 
 def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
-          strict: bool = False, progress: Progress | None = None) -> BuildResult:
+          strict: bool = False, progress: Progress | None = None,
+          pdf_overrides: dict[str, Any] | None = None) -> BuildResult:
     say = progress or (lambda _message: None)
     say("reading and parsing the sources")
-    manuscript, warnings = prepare(book_dir, strict=strict)
+    manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides)
     result = BuildResult(warnings=list(warnings))
     timestamp = build_timestamp(manuscript.book)
     fonts = book_fonts()
     check_output_dir(out_dir)
     slug = manuscript.meta.slug
+    state = BuildState(out_dir)
     # Render everything first: a template error must stop the build before any output is written.
     document = render_print(manuscript, fonts, iso(timestamp))
     package = None
@@ -117,10 +127,19 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         say("laying out the PDF")
         started = time.perf_counter()
         target = out_dir / f"{slug}.pdf"
-        pdf = write_pdf(document, target)
+        pdf = write_pdf(document, target, previous_pages=state.pages(slug))
+        state.record(slug, pdf.pages, image_sizes(manuscript))
         result.warnings.extend(pdf.warnings)
+        result.warnings.extend(page_count_warnings(document, pdf.pages, target))
         result.outputs.append(Output(target, "pdf", target.stat().st_size,
                                      time.perf_counter() - started, pdf.pages))
+        say("making the print cover")
+        started = time.perf_counter()
+        cover_target = out_dir / f"{slug}-cover.pdf"
+        cover_html = render_cover_html(manuscript, iso(timestamp), pages=pdf.pages)
+        write_print_cover(cover_html, manuscript.book.root, allowed_roots(document), cover_target)
+        result.outputs.append(Output(cover_target, "cover", cover_target.stat().st_size,
+                                     time.perf_counter() - started, 1))
     return result
 
 
@@ -132,3 +151,25 @@ def epub_cover(manuscript: Manuscript, timestamp: str, roots: tuple[Path, ...]) 
         return CoverImage(supplied.read_bytes(), media_type)
     html = render_cover_html(manuscript, timestamp)
     return CoverImage(rasterize(cover_pdf(html, manuscript.book.root, roots)), "image/jpeg")
+
+
+def page_count_warnings(document: PrintDocument, pages: int, target: Path) -> list[Diagnostic]:
+    report = Report()
+    if pages > KDP_MAX_PAGES:
+        report.warning(target, "page-count", f"the PDF has {pages} pages; KDP prints at most "
+                       f"{KDP_MAX_PAGES}", hint="use a larger trim size, or split the book")
+    if document.options.target == "kdp" and pages < KDP_MIN_PAGES:
+        report.warning(target, "page-count", f"the PDF has {pages} pages; KDP prints at least "
+                       f"{KDP_MIN_PAGES}")
+    return report.items
+
+
+def image_sizes(manuscript: Manuscript) -> list[tuple[str, int, int]]:
+    sizes = []
+    for src in sorted({image.src for image in manuscript.images}):
+        try:
+            with Image.open(manuscript.book.root / src) as image:
+                sizes.append((src, *image.size))
+        except OSError:
+            continue  # SVG and the like: no pixels to count
+    return sizes

@@ -31,6 +31,7 @@ from .model import (
     PrintDocument,
     TocEntry,
 )
+from . import printspec
 from .parse import image_media_type
 from .resources import TEMPLATES_DIR, FontSet, styles_dir
 
@@ -153,18 +154,27 @@ class CoverImage:
         return "images/cover." + ("png" if self.media_type == "image/png" else "jpg")
 
 
-def render_cover_html(ms: Manuscript, timestamp: str, *, layout: str = "front",
-                      width_in: float = COVER_PAGE_INCHES[0], height_in: float = COVER_PAGE_INCHES[1],
-                      trim_width_in: float | None = None, spine_in: float = 0.0,
-                      spine_text: bool = False) -> str:
-    """The cover page as HTML, for WeasyPrint: the EPUB's front cover or the print wrap."""
+def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = None) -> str:
+    """The cover as HTML for WeasyPrint: the EPUB's front cover (5 x 8 in, for a 1600 x 2560
+    image) or, given the interior's page count, the print wrap: back, spine and front with bleed."""
     env = environment(ms.book)
-    trim = trim_width_in if trim_width_in is not None else width_in
-    page_css = (f"@page {{ size: {width_in}in {height_in}in; margin: 0; }}\n"
-                f":root {{ --trim-width: {trim}in; --spine-width: {spine_in}in; }}")
+    pdf = ms.book.pdf
+    if pages is None:
+        width, height = COVER_PAGE_INCHES
+        page_css = f"@page {{ size: {width}in {height}in; margin: 0; }}\n"
+        variables = f":root {{ --trim-width: {width}in; --spine-width: 0in; }}"
+        layout, keywords = "front", None
+    else:
+        trim_w, trim_h = pdf.width_pt / 72, pdf.height_pt / 72
+        spine = printspec.spine_width(pages, pdf.paper)
+        page_css = (f"@page {{ size: {2 * trim_w + spine:.4f}in {trim_h:.4f}in; margin: 0; "
+                    f"bleed: {printspec.STANDARD_BLEED}in; marks: none; }}\n")
+        variables = f":root {{ --trim-width: {trim_w:.4f}in; --spine-width: {spine:.4f}in; }}"
+        layout, keywords = "wrap", f"bookbuild-cover, paper={pdf.paper}, pages={pages}"
     return render_template(env, "cover.html.j2", meta=ms.meta, timestamp=timestamp, layout=layout,
-                           page_css=page_css, stylesheet=(styles_dir() / "cover.css").as_uri(),
-                           spine_text=spine_text)
+                           page_css=page_css + variables, keywords=keywords,
+                           stylesheet=(styles_dir() / "cover.css").as_uri(),
+                           spine_text=pages is not None and pages >= printspec.MIN_PAGES_FOR_SPINE_TEXT)
 
 
 def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage) -> EpubPackage:
@@ -356,21 +366,6 @@ def cover_alt(meta: Metadata) -> str:
 # ---- Print -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class PageGeometry:
-    width: float  # points
-    height: float
-    inside: float  # inches
-    outside: float
-    top: float
-    bottom: float
-
-
-def page_geometry(book: Book) -> PageGeometry:
-    return PageGeometry(book.pdf.width_pt, book.pdf.height_pt,
-                        inside=0.875, outside=0.625, top=0.75, bottom=0.8)
-
-
-@dataclass(frozen=True)
 class _ContentsEntry:
     id: str
     html: str
@@ -388,24 +383,33 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
         contents.append(_ContentsEntry(chapter.id, chapter.title.html, part, 1))
     if ms.has_notes:
         contents.append(_ContentsEntry("notes", "Notes", "body", 1))
-    page_css = render_template(env, "print/page.css.j2", page=page_geometry(ms.book))
+    pdf = ms.book.pdf
+    page_css = tuple(
+        render_template(env, "print/page.css.j2",
+                        page=printspec.geometry(pdf.width_pt, pdf.height_pt, band, pdf.bleed_in))
+        for band in range(len(printspec.GUTTER_BANDS))
+    )
+    font_css = ""
     if fonts.found:
         urls = [face.path.as_uri() for face in fonts.faces]
-        page_css += render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls)
+        font_css = render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls)
     stylesheets = (styles_dir() / "print.css", *ms.book.stylesheets)
     html = render_template(
         env, "print/book.html.j2",
         **common_context(ms, ms.meta.isbn_print, fonts.family if fonts.found else None),
         authors=ms.meta.authors,
         timestamp=timestamp,
-        page_css=page_css,
+        font_css=font_css,
         stylesheets=[path.as_uri() for path in stylesheets],
         contents=contents,
         front=front,
         body=body,
         notes=[c for c in ms.chapters if c.notes],
     )
-    return PrintDocument(meta=ms.meta, html=html, base_dir=ms.book.root, stylesheets=stylesheets)
+    words = sum(len(chapter.body_html.split()) for chapter in ms.chapters)
+    estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters))
+    return PrintDocument(meta=ms.meta, html=html, base_dir=ms.book.root, stylesheets=stylesheets,
+                         page_css=page_css, estimated_pages=estimate, options=pdf)
 
 
 def metadata_title(meta: Metadata) -> str:

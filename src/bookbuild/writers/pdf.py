@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydyf
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.document import Document
 
 from ..diagnostics import Diagnostic, book_error, display_path
-from ..model import PrintDocument
+from ..model import PdfOptions, PrintDocument
+from ..printspec import band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
 from ..sandbox import BookFetcher, RefusedResource
 from .atomic import atomic_output
@@ -23,6 +24,8 @@ BODY_ANCHOR = "body-matter"
 class PdfResult:
     pages: int
     warnings: tuple[Diagnostic, ...]
+    layouts: int  # how many times the book was laid out (1 when the gutter band was predicted)
+    band: int  # the gutter band the margins were set for
 
 
 def allowed_roots(document: PrintDocument) -> tuple[Path, ...]:
@@ -30,12 +33,13 @@ def allowed_roots(document: PrintDocument) -> tuple[Path, ...]:
     return (document.base_dir, styles_dir(), TEMPLATES_DIR, *fonts)
 
 
-def layout(document: PrintDocument) -> tuple[Document, tuple[Diagnostic, ...]]:
+def layout(document: PrintDocument, band: int) -> tuple[Document, tuple[Diagnostic, ...]]:
     fetcher = BookFetcher(allowed_roots(document))
     with _CssWarnings(document) as css:
         try:
             rendered = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
-                            url_fetcher=fetcher).render()
+                            url_fetcher=fetcher).render(
+                stylesheets=[CSS(string=document.page_css[band], url_fetcher=fetcher)])
         except RefusedResource as refused:
             raise book_error(document.base_dir, "resource-refused",
                              f'the book refers to "{refused.url}": {refused.reason}',
@@ -43,12 +47,70 @@ def layout(document: PrintDocument) -> tuple[Document, tuple[Diagnostic, ...]]:
     return rendered, tuple(css.diagnostics)
 
 
-def write_pdf(document: PrintDocument, target: Path) -> PdfResult:
-    rendered, warnings = layout(document)
+def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None) -> PdfResult:
+    rendered, warnings, layouts, band = layout_in_band(document, previous_pages)
+    pad_to_even(rendered)
     first_body_page = body_start(rendered)
+    options = write_options(document.options)
     with atomic_output(target) as handle:
-        rendered.write_pdf(handle, finisher=lambda _doc, pdf: add_page_labels(pdf, first_body_page))
-    return PdfResult(pages=len(rendered.pages), warnings=warnings)
+        rendered.write_pdf(handle, finisher=lambda _doc, pdf: add_page_labels(pdf, first_body_page),
+                           **options)
+    return PdfResult(len(rendered.pages), warnings, layouts, band)
+
+
+def write_options(options: PdfOptions) -> dict[str, object]:
+    """WeasyPrint's write_pdf options for the manifest's variant and print target."""
+    return {
+        "pdf_variant": options.variant,
+        # Print shops prefer whole fonts to subsets (KDP asks for full embedding).
+        "full_fonts": options.target is not None,
+    }
+
+
+def layout_in_band(document: PrintDocument, previous_pages: int | None
+                   ) -> tuple[Document, tuple[Diagnostic, ...], int, int]:
+    """Lay out with the gutter for the predicted page count; again only if the guess was wrong.
+
+    A layout is valid when its gutter is at least the minimum for the pages it produced. A wider
+    gutter than needed is tried narrower once; if that pushes the book into a bigger band, the
+    wider (valid) layout stands.
+    """
+    band = band_index(previous_pages or document.estimated_pages)
+    valid: tuple[Document, tuple[Diagnostic, ...], int] | None = None
+    layouts = 0
+    while True:
+        rendered, warnings = layout(document, band)
+        layouts += 1
+        needed = band_index(even(len(rendered.pages)))
+        if needed <= band:
+            valid = (rendered, warnings, band)
+        if needed == band or (needed > band and valid is not None and valid[2] > band):
+            break
+        if needed < band and valid is not None and valid[2] == band and layouts > 1:
+            break
+        band = needed
+        if layouts >= 4:
+            break
+    assert valid is not None
+    return valid[0], valid[1], layouts, valid[2]
+
+
+def even(pages: int) -> int:
+    return pages + pages % 2
+
+
+def pad_to_even(rendered: Document) -> None:
+    """Printers bind sheets: an odd page count gets a blank last page."""
+    if len(rendered.pages) % 2:
+        blank = next((page for page in rendered.pages if _is_blank(page)), None)
+        if blank is None:
+            raise RuntimeError("no blank page to pad an odd page count with")
+        rendered.pages.append(blank)
+
+
+def _is_blank(page: object) -> bool:
+    # A page WeasyPrint made blank for a recto break carries no content and no margin boxes.
+    return bool(page._page_box.page_type.blank)  # type: ignore[attr-defined]
 
 
 def body_start(rendered: Document) -> int:

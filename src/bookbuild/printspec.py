@@ -1,0 +1,104 @@
+"""What print-on-demand services require, in one place: trims, gutters, bleed, paper, page limits.
+
+Numbers from KDP's help pages (IngramSpark's agree or are looser): they are the floor; the
+margins bookbuild sets are generous, book-like ones above them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+POINTS_PER_INCH = 72.0
+
+# Trim sizes print-on-demand services offer, in points.
+TRIM_SIZES: dict[str, tuple[float, float]] = {
+    "5x8": (360, 576),
+    "5.25x8": (378, 576),
+    "5.5x8.5": (396, 612),
+    "6x9": (432, 648),
+    "6.14x9.21": (442.08, 663.12),
+    "7x10": (504, 720),
+    "8.5x11": (612, 792),
+    "a5": (419.53, 595.28),
+}
+
+# KDP's minimum inside margin (gutter) by page count: (last page of the band, inches).
+GUTTER_BANDS: tuple[tuple[int, float], ...] = (
+    (150, 0.375),
+    (300, 0.5),
+    (500, 0.625),
+    (700, 0.75),
+    (828, 0.875),
+)
+MIN_OUTSIDE = 0.25  # outside, top and bottom, without bleed
+MIN_OUTSIDE_BLEED = 0.375  # with bleed
+KDP_MIN_PAGES, KDP_MAX_PAGES = 24, 828
+STANDARD_BLEED = 0.125
+MIN_IMAGE_PPI = 300
+
+# Paper thickness per page, for the spine.
+PAPER_INCHES_PER_PAGE = {"white": 0.002252, "cream": 0.0025}
+MIN_PAGES_FOR_SPINE_TEXT = 79
+
+# What bookbuild adds to each floor: a trade book's margins, not the legal minimum.
+GUTTER_COMFORT = 0.25
+OUTSIDE, TOP, BOTTOM = 0.625, 0.75, 0.8
+
+# Roughly how many words a page of 11-point text holds on each trim; only for predicting the
+# gutter band before the first layout (the layout itself is the truth).
+WORDS_PER_SQUARE_INCH = 12.5
+
+
+def band_index(pages: int) -> int:
+    for index, (last_page, _gutter) in enumerate(GUTTER_BANDS):
+        if pages <= last_page:
+            return index
+    return len(GUTTER_BANDS) - 1
+
+
+def min_gutter(pages: int) -> float:
+    return GUTTER_BANDS[band_index(pages)][1]
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """One page's size (points) and margins (inches), for one gutter band."""
+
+    width: float
+    height: float
+    inside: float
+    outside: float
+    top: float
+    bottom: float
+    bleed: float = 0.0
+
+
+def geometry(width_pt: float, height_pt: float, band: int, bleed: float = 0.0) -> PageGeometry:
+    floor = MIN_OUTSIDE_BLEED if bleed else MIN_OUTSIDE
+    return PageGeometry(
+        width=width_pt,
+        height=height_pt,
+        inside=GUTTER_BANDS[band][1] + GUTTER_COMFORT,
+        outside=max(OUTSIDE, floor),
+        top=max(TOP, floor),
+        bottom=max(BOTTOM, floor),
+        bleed=bleed,
+    )
+
+
+def estimate_pages(words: int, width_pt: float, height_pt: float, sections: int) -> int:
+    """A first guess at the page count: text area times density, plus openers and front matter."""
+    text_area = (width_pt / POINTS_PER_INCH - 1.5) * (height_pt / POINTS_PER_INCH - 1.55)
+    body = words / max(text_area * WORDS_PER_SQUARE_INCH, 1.0)
+    return int(body + 1.5 * sections + 8)
+
+
+def spine_width(pages: int, paper: str) -> float:
+    return pages * PAPER_INCHES_PER_PAGE[paper]
+
+
+def cover_size(trim_width_in: float, trim_height_in: float, pages: int, paper: str,
+               bleed: float = STANDARD_BLEED) -> tuple[float, float]:
+    """Full-wrap cover (back, spine, front) with bleed, in inches."""
+    return (bleed + trim_width_in + spine_width(pages, paper) + trim_width_in + bleed,
+            trim_height_in + 2 * bleed)
