@@ -42,16 +42,18 @@ def test_build_prints_one_line_per_output(tmp_path: Path) -> None:
     result = run_bookbuild("build", BOOKS / "features", "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith(str(tmp_path / "out" / "a-book-of-features.epub"))
-    assert " pages " in lines[1] and lines[1].endswith(" s")
+    assert lines[1].startswith(str(tmp_path / "out" / "a-book-of-features.pdf"))
+    assert " 12 pages " in lines[1] and lines[1].endswith(" s")
+    assert lines[2].startswith(str(tmp_path / "out" / "a-book-of-features-cover.pdf"))
     assert result.stderr == ""  # no progress chatter in a pipe
 
 
 def test_format_builds_only_what_is_asked(tmp_path: Path) -> None:
     result = run_bookbuild("build", BOOKS / "features", "--out", tmp_path, "--format", "epub")
     assert result.returncode == 0
-    assert [p.suffix for p in tmp_path.iterdir()] == [".epub"]
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == ["a-book-of-features.epub"]
 
 
 def test_bad_input_is_one_line_exit_2_and_leaves_outputs_alone(tmp_path: Path) -> None:

@@ -159,7 +159,8 @@ def check_variant(value: str) -> str | None:
 
 
 def check_target(value: str) -> str | None:
-    return None if value in PRINT_TARGETS else f'unknown print target "{value}" (use {", ".join(PRINT_TARGETS)})'
+    known = ", ".join(PRINT_TARGETS)
+    return None if value in PRINT_TARGETS else f'unknown print target "{value}" (use {known})'
 
 
 def parse_trim(value: str) -> tuple[float, float] | None:

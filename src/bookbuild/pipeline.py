@@ -8,8 +8,8 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -17,8 +17,8 @@ from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .loader import load
 from .model import Book, Manuscript, PrintDocument
 from .parse import parse_book
-from .render import CoverImage, render_cover_html, render_epub, render_print
 from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
+from .render import CoverImage, render_cover_html, render_epub, render_print
 from .resources import book_fonts, styles_dir
 from .state import BuildState
 from .writers.cover import cover_pdf, rasterize, write_print_cover

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from . import __version__
+from . import __version__, printspec
 from .diagnostics import book_error, display_path
 from .fonts import subset_font
 from .model import (
@@ -31,7 +31,6 @@ from .model import (
     PrintDocument,
     TocEntry,
 )
-from . import printspec
 from .parse import image_media_type
 from .resources import TEMPLATES_DIR, FontSet, styles_dir
 
