@@ -29,8 +29,8 @@ def test_mimetype_is_first_and_stored(sample: Built) -> None:
 
 def test_spine_follows_the_manifest(epub: Epub) -> None:
     stems = [Path(href).stem for href in epub.spine]
-    assert stems[:2] == ["titlepage", "nav"]
-    assert stems[2:-1] == [Path(f).stem for f in manifest_files()]
+    assert stems[:3] == ["cover", "titlepage", "nav"]
+    assert stems[3:-1] == [Path(f).stem for f in manifest_files()]
     assert stems[-1] == "notes"
 
 
