@@ -41,6 +41,7 @@ class Built:
     pdf: Path
     stdout: str
     stderr: str
+    source: Path
 
 
 def build_book(book_dir: Path, out: Path, *extra: str) -> Built:
@@ -49,7 +50,7 @@ def build_book(book_dir: Path, out: Path, *extra: str) -> Built:
     epubs = sorted(out.glob("*.epub"))
     pdfs = sorted(p for p in out.glob("*.pdf") if not p.name.endswith("-cover.pdf"))
     return Built(out, epubs[0] if epubs else out / "none.epub",
-                 pdfs[0] if pdfs else out / "none.pdf", result.stdout, result.stderr)
+                 pdfs[0] if pdfs else out / "none.pdf", result.stdout, result.stderr, book_dir)
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ OUTSIDE, TOP, BOTTOM = 0.625, 0.75, 0.8
 
 # Roughly how many words a page of 11-point text holds on each trim; only for predicting the
 # gutter band before the first layout (the layout itself is the truth).
-WORDS_PER_SQUARE_INCH = 12.5
+WORDS_PER_SQUARE_INCH = 10.0
 
 
 def band_index(pages: int) -> int:

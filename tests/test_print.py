@@ -1,0 +1,265 @@
+"""Print-on-demand grade PDF: trim, bleed, gutters by page count, recto openings, labels,
+contents and note page references from the layout, variants, the wrap cover, preflight."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from conftest import BOOKS, ROOT, Built, build_book, run_bookbuild
+from pdfread import Pdf, normalize
+from PIL import Image
+from pypdf import PdfReader
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+from bookbuild import printspec
+from bookbuild.loader import load
+from bookbuild.parse import parse_book
+
+
+@pytest.fixture(scope="module")
+def long_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """A generated book of more than 150 pages, so that its gutter band is the second."""
+    source = generate(tmp_path_factory.mktemp("long-src"), pages=190)
+    return build_book(source, tmp_path_factory.mktemp("long"), "--target", "kdp")
+
+
+@pytest.fixture(scope="module", params=["sample", "long"])
+def built(request: pytest.FixtureRequest, sample: Built, long_book: Built) -> Built:
+    return sample if request.param == "sample" else long_book
+
+
+def named_pages(reader: PdfReader) -> dict[str, int]:
+    return {name: reader.get_destination_page_number(dest)
+            for name, dest in reader.named_destinations.items()}
+
+
+def links_with_text(path: Path) -> list[tuple[int, str, str]]:
+    """(page index, destination name, text under the link) for every internal link; a link
+    split over several boxes (an italic title) is read as the union of its rectangles."""
+    reader = PdfReader(path)
+    document = pypdfium2.PdfDocument(str(path))
+    found = []
+    for index, page in enumerate(reader.pages):
+        rects: dict[str, list[float]] = {}
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            dest = annot.get("/Dest")
+            if not isinstance(dest, str):
+                continue
+            x1, y1, x2, y2 = (float(v) for v in annot["/Rect"])
+            box = [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
+            old = rects.setdefault(dest, box)
+            rects[dest] = [min(old[0], box[0]), min(old[1], box[1]),
+                           max(old[2], box[2]), max(old[3], box[3])]
+        textpage = document[index].get_textpage()
+        for dest, (left, bottom, right, top) in rects.items():
+            found.append((index, dest, normalize(textpage.get_text_bounded(left, bottom, right, top))))
+    document.close()
+    return found
+
+
+def test_trim_box_is_the_trim_size(built: Built) -> None:
+    for page in PdfReader(built.pdf).pages:
+        assert (float(page.trimbox.width), float(page.trimbox.height)) == (432, 648)
+
+
+def test_page_count_is_even(built: Built) -> None:
+    assert len(PdfReader(built.pdf).pages) % 2 == 0
+
+
+def test_labels_roman_then_arabic_from_1(built: Built) -> None:
+    reader = PdfReader(built.pdf)
+    labels = reader.page_labels
+    first_body = named_pages(reader)["body-matter"]
+    assert labels[0] == "i" and labels[first_body - 1].isalpha()
+    assert labels[first_body:first_body + 3] == ["1", "2", "3"]
+    assert all(label.isdigit() for label in labels[first_body:])
+
+
+def test_every_chapter_opens_on_a_recto(built: Built) -> None:
+    reader = PdfReader(built.pdf)
+    pages = named_pages(reader)
+    manuscript, _ = parse_book(load(built.source))
+    openings = [chapter.id for chapter in manuscript.chapters]
+    for name in [*openings, "notes", "contents", "title-page", "half-title"]:
+        assert pages[name] % 2 == 0, f"{name} opens on physical page {pages[name] + 1}"
+    assert len(openings) >= 9
+
+
+def test_contents_numbers_are_the_labels_of_the_destinations(built: Built) -> None:
+    reader = PdfReader(built.pdf)
+    pages = named_pages(reader)
+    pdf = Pdf(built.pdf)
+    entries = [(dest, text) for index, dest, text in links_with_text(built.pdf)
+               if pdf.texts[index].startswith("Contents") or index in _contents_pages(pdf)]
+    assert len(entries) >= 3
+    for dest, text in entries:
+        printed = text.rsplit(" ", 1)[-1]
+        assert printed == reader.page_labels[pages[dest]], f"{text!r} -> {dest}"
+        # and the title really is on that page
+        title = re.sub(r"[ .]+[0-9ivxlc]+$", "", text)
+        assert normalize(title)[:25] in pdf.texts[pages[dest]]
+
+
+def _contents_pages(pdf: Pdf) -> set[int]:
+    start = next(i for i, t in enumerate(pdf.texts) if t.startswith("Contents"))
+    pages = {start}
+    for index in range(start + 1, len(pdf.texts)):
+        if "Contents" in pdf.texts[index][:60] or (pdf.texts[index] and ". . ." in pdf.texts[index]):
+            pages.add(index)
+        else:
+            break
+    return pages
+
+
+def test_each_note_shows_the_page_of_its_call(built: Built) -> None:
+    reader = PdfReader(built.pdf)
+    pages = named_pages(reader)
+    refs = [(dest, text) for _, dest, text in links_with_text(built.pdf) if "-noteref-" in dest]
+    assert refs
+    for dest, text in refs:
+        match = re.fullmatch(r"\(page ([0-9ivxlc]+)\)", text)
+        assert match, text
+        assert match.group(1) == reader.page_labels[pages[dest]], dest
+
+
+def test_inside_margin_meets_the_band_on_every_page(built: Built) -> None:
+    reader = PdfReader(built.pdf)
+    count = len(reader.pages)
+    gutter = printspec.min_gutter(count) * 72
+    document = pypdfium2.PdfDocument(str(built.pdf))
+    checked = 0
+    for index in range(count):
+        page = document[index]
+        bounds = [o.get_bounds() for o in page.get_objects(max_depth=8)]
+        if not bounds:
+            continue
+        left, right = min(b[0] for b in bounds), max(b[2] for b in bounds)
+        inside = left if index % 2 == 0 else 432 - right
+        assert inside >= gutter - 0.5, f"page {index + 1}: inside margin {inside / 72:.3f} in"
+        checked += 1
+    document.close()
+    assert checked > count / 2
+
+
+def test_long_book_is_in_the_second_gutter_band(long_book: Built) -> None:
+    count = len(PdfReader(long_book.pdf).pages)
+    assert 150 < count <= 300
+    document = pypdfium2.PdfDocument(str(long_book.pdf))
+    recto = document[named_pages(PdfReader(long_book.pdf))["body-matter"]]
+    left = min(o.get_bounds()[0] for o in recto.get_objects(max_depth=8))
+    assert left == pytest.approx((0.5 + printspec.GUTTER_COMFORT) * 72, abs=1.0)
+    document.close()
+
+
+def test_wrap_cover_matches_the_formula(built: Built) -> None:
+    cover = built.pdf.with_name(built.pdf.stem + "-cover.pdf")
+    pages = len(PdfReader(built.pdf).pages)
+    reader = PdfReader(cover)
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    width, height = printspec.cover_size(6, 9, pages, "white")
+    assert float(box.width) / 72 == pytest.approx(width, abs=0.005)
+    assert float(box.height) / 72 == pytest.approx(height, abs=0.005)
+    assert width == pytest.approx(0.125 + 6 + pages * 0.002252 + 6 + 0.125)
+    trim = reader.pages[0].trimbox
+    assert float(trim.width) / 72 == pytest.approx(12 + pages * 0.002252, abs=0.005)
+
+
+def test_cover_spine_text_only_from_79_pages(sample: Built, long_book: Built) -> None:
+    short = normalize(PdfReader(sample.pdf.with_name(sample.pdf.stem + "-cover.pdf")).pages[0].extract_text())
+    long = normalize(PdfReader(long_book.pdf.with_name(long_book.pdf.stem + "-cover.pdf")).pages[0].extract_text())
+    assert short.count("The Dissolution of the Soviet Union") == 1  # the front only
+    assert long.count("A Generated History in 190 Pages") == 2  # front and spine
+
+
+def test_barcode_area_is_clear_white(sample: Built, tmp_path: Path) -> None:
+    cover = sample.pdf.with_name(sample.pdf.stem + "-cover.pdf")
+    document = pypdfium2.PdfDocument(str(cover))
+    page = document[0]
+    scale = 50 / 72
+    image = page.render(scale=scale).to_pil().convert("RGB")
+    document.close()
+    bleed = 0.125
+    # The back cover's lower right: 2 x 1.2 in, 0.375 in from the trim edges.
+    x1 = int((bleed + 6 - 0.375 - 2) * 50) + 2
+    y2 = int((bleed + 9 - 0.375) * 50) - 2
+    box = image.crop((x1, y2 - int(1.2 * 50) + 4, x1 + 2 * 50 - 4, y2))
+    assert box.getextrema() == ((255, 255), (255, 255), (255, 255))
+
+
+def test_kdp_preflight_passes_on_both(built: Built) -> None:
+    result = run_bookbuild("preflight", built.pdf, "--target", "kdp")
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.strip().endswith("passed")
+
+
+def test_preflight_names_a_low_resolution_image(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    chapter = book / "one.md"
+    # A 600-pixel image across the 4.75 in text width: about 126 ppi.
+    chapter.write_text(chapter.read_text().replace('seen from above.")', 'seen from above."){.full}'))
+    built = build_book(book, tmp_path / "low")
+    result = run_bookbuild("preflight", built.pdf)
+    assert result.returncode == 1
+    assert "images/square.png is placed at 4.75 × 4.75 in, 126 ppi; print needs 300" in result.stdout
+    # The same image at its own 300 ppi (2 x 2 in) passes.
+    chapter.write_text(chapter.read_text().replace("{.full}", ""))
+    built = build_book(book, tmp_path / "ok")
+    assert run_bookbuild("preflight", built.pdf).returncode == 0
+
+
+def test_preflight_finds_a_wrong_cover(tmp_path: Path, sample: Built) -> None:
+    shutil.copy(sample.pdf, tmp_path / "book.pdf")
+    shutil.copy(sample.pdf, tmp_path / "book-cover.pdf")  # an interior page is no cover
+    result = run_bookbuild("preflight", tmp_path / "book.pdf")
+    assert result.returncode == 1
+    assert "error[cover" in result.stdout
+
+
+def test_pdf_ua_and_pdf_a_variants(tmp_path: Path) -> None:
+    ua = build_book(BOOKS / "features", tmp_path / "ua", "--format", "pdf", "--pdf-variant", "pdf/ua-1")
+    reader = PdfReader(ua.pdf)
+    assert "/StructTreeRoot" in reader.trailer["/Root"]
+    assert b"pdfuaid" in reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    pdfa = build_book(BOOKS / "features", tmp_path / "a", "--format", "pdf", "--pdf-variant", "pdf/a-2b")
+    xmp = PdfReader(pdfa.pdf).trailer["/Root"]["/Metadata"].get_object().get_data()
+    assert b"pdfaid" in xmp and re.search(rb"pdfaid:part[^0-9]*2", xmp)
+
+
+def test_bleed_extends_top_bottom_and_outside_only(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    (book / "book.toml").write_text((book / "book.toml").read_text() + '\n[pdf]\nbleed = "0.125in"\n')
+    built = build_book(book, tmp_path / "out", "--format", "pdf")
+    reader = PdfReader(built.pdf)
+    for index, page in enumerate(reader.pages[:2]):
+        media, trim = page.mediabox, page.trimbox
+        assert (float(trim.width), float(trim.height)) == (432, 648)
+        assert float(media.height) == 648 + 18
+        assert float(media.width) == 432 + 9  # the outside edge only, never the gutter
+        outside_left = index % 2 == 1
+        assert (float(media.left) < float(trim.left)) == outside_left
+
+
+def test_image_is_placed_at_its_print_size(tmp_path: Path) -> None:
+    """A 600-pixel image is 2 inches wide in print: 300 pixels to the inch."""
+    built = build_book(BOOKS / "features", tmp_path / "out", "--format", "pdf")
+    document = pypdfium2.PdfDocument(str(built.pdf))
+    sizes = []
+    for index in range(len(document)):
+        for obj in document[index].get_objects(max_depth=8):
+            if obj.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE:
+                left, _bottom, right, _top = obj.get_bounds()
+                sizes.append(round((right - left) / 72, 2))
+    document.close()
+    assert sizes == [2.0]
+    assert Image.open(BOOKS / "features" / "images" / "square.png").size == (600, 600)
