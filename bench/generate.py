@@ -13,7 +13,17 @@ import random
 from pathlib import Path
 
 # Prose-like words; the generator strings them into sentences of varied length.
-WORDS = ["the", "working", "class", "history", "movement", "party", "state", "question", "crisis", "program", "struggle", "analysis", "international", "revolution", "conference", "letters", "period", "decades", "years", "report", "economy", "industry", "miners", "strike", "workers", "youth", "socialist", "policy", "bureaucracy", "reform", "capital", "market", "property", "relations", "democracy", "tradition", "perspective", "documents", "conquest", "consciousness", "culture", "foundation", "development", "experience", "opposition", "campaign", "lecture", "historian", "memoirs", "essays", "assessment", "century", "government", "faction", "collapse", "restoration", "intervention", "correspondence", "representative", "official", "visit", "and", "of", "to", "in", "on", "for", "with", "by", "from", "as", "at", "which", "that", "this", "these", "their", "its", "was", "were", "had", "has", "have", "been", "would", "could", "will", "not", "only", "also", "into", "after", "before", "during", "between"]
+WORDS = (
+    "the working class history movement party state question crisis program struggle "
+    "analysis international revolution conference letters period decades years report "
+    "economy industry miners strike workers youth socialist policy bureaucracy reform "
+    "capital market property relations democracy tradition perspective documents "
+    "conquest consciousness culture foundation development experience opposition "
+    "campaign lecture historian memoirs essays assessment century government faction "
+    "collapse restoration intervention correspondence representative official visit and "
+    "of to in on for with by from as at which that this these their its was were had has "
+    "have been would could will not only also into after before during between"
+).split()
 PARAGRAPHS_PER_CHAPTER = 24
 WORDS_PER_PAGE = 280  # at 6 x 9 in, 11 pt, with notes, headings and chapter openings
 PARAGRAPH_WORDS = (60, 150)

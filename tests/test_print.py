@@ -174,8 +174,11 @@ def test_wrap_cover_matches_the_formula(built: Built) -> None:
 
 
 def test_cover_spine_text_only_from_79_pages(sample: Built, long_book: Built) -> None:
-    short = normalize(PdfReader(sample.pdf.with_name(sample.pdf.stem + "-cover.pdf")).pages[0].extract_text())
-    long = normalize(PdfReader(long_book.pdf.with_name(long_book.pdf.stem + "-cover.pdf")).pages[0].extract_text())
+    def cover_text(built: Built) -> str:
+        cover = built.pdf.with_name(built.pdf.stem + "-cover.pdf")
+        return normalize(PdfReader(cover).pages[0].extract_text())
+
+    short, long = cover_text(sample), cover_text(long_book)
     assert short.count("The Dissolution of the Soviet Union") == 1  # the front only
     assert long.count("A Generated History in 190 Pages") == 2  # front and spine
 
