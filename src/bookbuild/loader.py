@@ -10,6 +10,7 @@ from PIL import Image
 from .diagnostics import Report
 from .manifest import Manifest, read_manifest, slugify
 from .model import Book, Section
+from .stylesheets import check_stylesheet
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 COVER_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -22,9 +23,12 @@ def load(book_dir: Path) -> Book:
     report = Report()
     sections = _sections(book_dir, manifest, report)
     stylesheets = tuple(
-        path for name in manifest.stylesheets
-        if (path := resolve_inside(book_dir, name, manifest.path, report, None)) is not None
+        path for i, name in enumerate(manifest.stylesheets)
+        if (path := resolve_inside(book_dir, name, manifest.path, report,
+                                   manifest.lines.get("stylesheets"))) is not None
     )
+    for sheet in stylesheets:
+        check_stylesheet(sheet, book_dir, report)
     cover = None
     if manifest.epub.cover:
         line = manifest.lines.get("epub.cover")
@@ -32,6 +36,7 @@ def load(book_dir: Path) -> Book:
         if cover is not None and check_cover_image(cover, manifest.path, report, line) is None:
             cover = None
     report.raise_if_errors()
+    warnings = tuple(report.warnings)
     templates = book_dir / "templates"
     return Book(
         root=book_dir,
@@ -43,6 +48,7 @@ def load(book_dir: Path) -> Book:
         stylesheets=stylesheets,
         templates_dir=templates if templates.is_dir() else None,
         cover_image=cover,
+        load_warnings=warnings,
     )
 
 
@@ -100,7 +106,7 @@ def read_source(path: Path, report: Report) -> str | None:
     data = path.read_bytes()
     if b"\x00" in data:
         report.error(path, "binary-file", "this is a binary file, not Markdown text",
-                     line=data[: data.index(b"\x00")].count(b"\n") + 1)
+                     hint="list only Markdown files in [[contents]]")
         return None
     try:
         text = data.decode("utf-8")

@@ -346,6 +346,8 @@ def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> Exception:
     line, col = (int(match.group(1)), int(match.group(2))) if match else (None, None)
     message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
     message = re.sub(r"\s*\(at end of document\)", " at the end of the file", message)
+    if message.startswith("Illegal character '\\n'"):
+        message = "a string is not closed before the end of the line"
     return book_error(path, "toml", f"TOML syntax error: {message[0].lower()}{message[1:]}",
                       line=line, col=col)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .diagnostics import Diagnostic
+
 # Kinds of section a manifest may name, with the EPUB structural semantics for each.
 SECTION_KINDS: dict[str, str] = {
     "foreword": "foreword",
@@ -96,6 +98,7 @@ class Book:
     stylesheets: tuple[Path, ...] = ()  # the book's own CSS, added after ours
     templates_dir: Path | None = None  # the book's own templates, overriding ours
     cover_image: Path | None = None  # a supplied cover, validated
+    load_warnings: tuple[Diagnostic, ...] = ()  # what loading found that does not stop a build
 
 
 @dataclass(frozen=True)

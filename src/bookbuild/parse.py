@@ -32,9 +32,16 @@ _FORBIDDEN_HTML: tuple[tuple[re.Pattern[str], str, str], ...] = (
      "<object> and <embed> are not allowed in a book"),
     (re.compile(r"<[^>]*\son[a-z]+\s*=", re.I), "html-event",
      "event attributes (onclick=, onload=, …) are not allowed in a book"),
+    (re.compile(r"<\s*(link|meta|base)\b", re.I), "html-head",
+     "<link>, <meta> and <base> belong to bookbuild's templates, not to a chapter"),
     (re.compile(r"javascript\s*:", re.I), "html-javascript", "javascript: URLs are not allowed"),
     (re.compile(r"@import\s+(url\()?\s*['\"]?\s*(https?:)?//", re.I), "html-remote-import",
      "<style> may not @import a remote stylesheet"),
+    # Hyperlinks (<a href>) stay links; anything that loads (src, srcset, poster, data) may not.
+    (re.compile(r"<[^>]*\s(src|srcset|poster|data)\s*=\s*['\"]?\s*(https?:)?//", re.I),
+     "html-remote", "raw HTML may not load anything from the network"),
+    (re.compile(r"url\(\s*['\"]?\s*(https?:)?//", re.I), "html-remote",
+     "raw HTML may not load anything from the network"),
 )
 _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                 ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}

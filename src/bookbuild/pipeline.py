@@ -70,7 +70,7 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
     if pdf_overrides:
         book = replace(book, pdf=replace(book.pdf, **pdf_overrides))
     manuscript, warnings = parse_book(book)
-    report = Report(list(warnings))
+    report = Report([*book.load_warnings, *warnings])
     if not book_fonts().found:
         report.warning(styles_dir() / "print.css", "font-missing",
                        "the book's typeface, EB Garamond, is not installed: the PDF would be set "
