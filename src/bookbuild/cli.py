@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug in bookbuild, not in the book
         if args.debug:
             traceback.print_exc()
+            print(getattr(error, "child_traceback", ""), file=sys.stderr, end="")
         print(f"bookbuild: internal error: {type(error).__name__}: {error}"
               + ("" if args.debug else " (run with --debug for details)"), file=sys.stderr)
         return EXIT_INTERNAL
@@ -102,12 +103,19 @@ def _human_size(size: int) -> str:
     return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
 
 
+class StatusLine:
+    """Progress on a terminal: one line, rewritten in place, cleared at the end."""
+
+    def __call__(self, message: str) -> None:
+        sys.stderr.write(f"\r\033[K{message}" + ("…" if message else ""))
+        sys.stderr.flush()
+
+
 def run_build(args: argparse.Namespace) -> int:
     from .pipeline import build
 
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
-    interactive = sys.stderr.isatty() and not args.quiet
-    progress = (lambda message: print(f"  {message}…", file=sys.stderr)) if interactive else None
+    progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
     overrides = {key: value for key, value in
                  (("variant", args.pdf_variant), ("target", args.target)) if value}
     result = build(Path(args.book_dir), Path(args.out), formats, strict=args.strict,

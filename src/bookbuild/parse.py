@@ -7,6 +7,7 @@ cache it per chapter. `parse_book` adds the book-wide pass: unique ids and link 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -60,11 +61,14 @@ def markdown_converter() -> markdown.Markdown:
     )
 
 
-def parse_book(book: Book) -> tuple[Manuscript, list[Diagnostic]]:
+def parse_book(book: Book, progress: Callable[[str], None] | None = None
+               ) -> tuple[Manuscript, list[Diagnostic]]:
     """Parse every section; errors raise BookError, warnings are returned."""
     report = Report()
     chapters = []
-    for section in book.sections:
+    for number, section in enumerate(book.sections, start=1):
+        if progress is not None:
+            progress(f"parsing {number}/{len(book.sections)} sections")
         chapter, diagnostics = parse_section(section)
         report.extend(diagnostics)
         if chapter is not None:

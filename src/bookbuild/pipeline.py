@@ -21,9 +21,11 @@ from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
 from .render import CoverImage, render_cover_html, render_epub, render_print
 from .resources import book_fonts, styles_dir
 from .state import BuildState
+from .workers import Job
+from .writers.atomic import Staging
 from .writers.cover import cover_pdf, rasterize, write_print_cover
 from .writers.epub import write_epub
-from .writers.pdf import allowed_roots, write_pdf
+from .writers.pdf import PdfResult, allowed_roots, write_pdf
 
 FORMATS = ("epub", "pdf")
 
@@ -63,13 +65,13 @@ def iso(timestamp: dt.datetime) -> str:
     return timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, Any] | None = None
-            ) -> tuple[Manuscript, list[Diagnostic]]:
+def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, Any] | None = None,
+            progress: Progress | None = None) -> tuple[Manuscript, list[Diagnostic]]:
     """Load and parse: every check that needs no output."""
     book = load(book_dir)
     if pdf_overrides:
         book = replace(book, pdf=replace(book.pdf, **pdf_overrides))
-    manuscript, warnings = parse_book(book)
+    manuscript, warnings = parse_book(book, progress)
     report = Report([*book.load_warnings, *warnings])
     if not book_fonts().found:
         report.warning(styles_dir() / "print.css", "font-missing",
@@ -102,54 +104,66 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
           strict: bool = False, progress: Progress | None = None,
           pdf_overrides: dict[str, Any] | None = None) -> BuildResult:
     say = progress or (lambda _message: None)
-    say("reading and parsing the sources")
-    manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides)
+    manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides,
+                                   progress=say)
     result = BuildResult(warnings=list(warnings))
     timestamp = build_timestamp(manuscript.book)
     fonts = book_fonts()
     check_output_dir(out_dir)
     slug = manuscript.meta.slug
     state = BuildState(out_dir)
-    # Render everything first: a template error must stop the build before any output is written.
-    document = render_print(manuscript, fonts, iso(timestamp))
-    package = None
-    if "epub" in formats:
-        cover = epub_cover(manuscript, iso(timestamp), allowed_roots(document))
-        package = render_epub(manuscript, fonts, iso(timestamp), cover)
-    if package is not None:
-        say("writing the EPUB")
-        started = time.perf_counter()
-        target = out_dir / f"{slug}.epub"
-        write_epub(package, target, timestamp)
-        result.outputs.append(Output(target, "epub", target.stat().st_size,
-                                     time.perf_counter() - started))
-    if "pdf" in formats:
-        say("laying out the PDF")
-        started = time.perf_counter()
-        target = out_dir / f"{slug}.pdf"
-        pdf = write_pdf(document, target, previous_pages=state.pages(slug))
+    staging = Staging(out_dir)
+    pdf_job: Job | None = None
+    try:
+        # Templates first: an error in one stops the build before anything is laid out.
+        document = render_print(manuscript, fonts, iso(timestamp))
+        roots = allowed_roots(document)
+        front_cover_html = render_cover_html(manuscript, iso(timestamp))
+        if "pdf" in formats:
+            pdf_target = out_dir / f"{slug}.pdf"
+            pdf_job = Job(write_pdf, document, staging.path_for(pdf_target), state.pages(slug))
+        if "epub" in formats:
+            say("writing the EPUB")
+            started = time.perf_counter()
+            cover = epub_cover(manuscript, front_cover_html, roots)
+            package = render_epub(manuscript, fonts, iso(timestamp), cover)
+            epub_target = out_dir / f"{slug}.epub"
+            staged = staging.path_for(epub_target)
+            write_epub(package, staged, timestamp)
+            result.outputs.append(Output(epub_target, "epub", staged.stat().st_size,
+                                         time.perf_counter() - started))
+        if pdf_job is not None:
+            pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
+            result.warnings.extend(pdf.warnings)
+            result.warnings.extend(page_count_warnings(document, pdf.pages, pdf_target))
+            result.outputs.append(Output(pdf_target, "pdf", pdf.path.stat().st_size,
+                                         time.perf_counter() - pdf_job.started, pdf.pages))
+            say("making the print cover")
+            started = time.perf_counter()
+            cover_target = out_dir / f"{slug}-cover.pdf"
+            staged = staging.path_for(cover_target)
+            wrap_html = render_cover_html(manuscript, iso(timestamp), pages=pdf.pages)
+            write_print_cover(wrap_html, manuscript.book.root, roots, staged)
+            result.outputs.append(Output(cover_target, "cover", staged.stat().st_size,
+                                         time.perf_counter() - started, 1))
+        say("")
+        staging.commit()
+    except BaseException:
+        if pdf_job is not None:
+            pdf_job.cancel()
+        staging.abort()
+        raise
+    if pdf_job is not None:
         state.record(slug, pdf.pages, image_sizes(manuscript))
-        result.warnings.extend(pdf.warnings)
-        result.warnings.extend(page_count_warnings(document, pdf.pages, target))
-        result.outputs.append(Output(target, "pdf", target.stat().st_size,
-                                     time.perf_counter() - started, pdf.pages))
-        say("making the print cover")
-        started = time.perf_counter()
-        cover_target = out_dir / f"{slug}-cover.pdf"
-        cover_html = render_cover_html(manuscript, iso(timestamp), pages=pdf.pages)
-        write_print_cover(cover_html, manuscript.book.root, allowed_roots(document), cover_target)
-        result.outputs.append(Output(cover_target, "cover", cover_target.stat().st_size,
-                                     time.perf_counter() - started, 1))
     return result
 
 
-def epub_cover(manuscript: Manuscript, timestamp: str, roots: tuple[Path, ...]) -> CoverImage:
-    """The manifest's cover image, or one generated from the cover template."""
+def epub_cover(manuscript: Manuscript, html: str, roots: tuple[Path, ...]) -> CoverImage:
+    """The manifest's cover image, or one made from the cover template's HTML."""
     supplied = manuscript.book.cover_image
     if supplied is not None:
         media_type = "image/png" if supplied.suffix.lower() == ".png" else "image/jpeg"
         return CoverImage(supplied.read_bytes(), media_type)
-    html = render_cover_html(manuscript, timestamp)
     return CoverImage(rasterize(cover_pdf(html, manuscript.book.root, roots)), "image/jpeg")
 
 

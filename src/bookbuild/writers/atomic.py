@@ -33,3 +33,31 @@ def atomic_output(target: Path) -> Iterator[BinaryIO]:
 def write_atomically(target: Path, data: bytes) -> None:
     with atomic_output(target) as handle:
         handle.write(data)
+
+
+class Staging:
+    """Outputs of one build, written beside their targets and renamed only when all succeeded:
+    a failure anywhere leaves every earlier output as it was and no temporary file behind."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.staged: list[tuple[Path, Path]] = []
+
+    def path_for(self, target: Path) -> Path:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{target.name}.part", dir=self.out_dir)
+        os.close(fd)
+        temp = Path(name)
+        self.staged.append((temp, target))
+        return temp
+
+    def commit(self) -> None:
+        for temp, target in self.staged:
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+        self.staged.clear()
+
+    def abort(self) -> None:
+        for temp, _target in self.staged:
+            temp.unlink(missing_ok=True)
+        self.staged.clear()

@@ -13,7 +13,6 @@ from PIL import Image
 from weasyprint import HTML
 
 from ..sandbox import BookFetcher
-from .atomic import write_atomically
 
 COVER_SIZE = (1600, 2560)  # pixels: the 1:1.6 ratio stores recommend
 
@@ -24,7 +23,7 @@ def cover_pdf(html: str, base_dir: Path, roots: tuple[Path, ...]) -> bytes:
 
 
 def write_print_cover(html: str, base_dir: Path, roots: tuple[Path, ...], target: Path) -> None:
-    write_atomically(target, cover_pdf(html, base_dir, roots))
+    target.write_bytes(cover_pdf(html, base_dir, roots))
 
 
 def rasterize(pdf: bytes, size: tuple[int, int] = COVER_SIZE) -> bytes:

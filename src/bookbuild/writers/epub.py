@@ -15,17 +15,17 @@ from pathlib import Path
 from ebooklib import epub
 
 from ..model import EpubPackage, TocEntry
-from .atomic import write_atomically
 
 OPF_PATH = "EPUB/content.opf"
 
 
 def write_epub(package: EpubPackage, target: Path, timestamp: dt.datetime) -> None:
+    """Write the EPUB to `target` (a staged temporary file: the pipeline renames it)."""
     book = _ebooklib_book(package)
     raw = io.BytesIO()
     epub.write_epub(raw, book, {"epub3_pages": False, "mtime": timestamp, "epub3_landmark": False,
                                 "raise_exceptions": True})
-    write_atomically(target, finalize(raw.getvalue(), package.meta.language, timestamp))
+    target.write_bytes(finalize(raw.getvalue(), package.meta.language, timestamp))
 
 
 def _ebooklib_book(package: EpubPackage) -> epub.EpubBook:

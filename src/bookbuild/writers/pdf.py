@@ -15,13 +15,13 @@ from ..model import PdfOptions, PrintDocument
 from ..printspec import band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
 from ..sandbox import BookFetcher, RefusedResource
-from .atomic import atomic_output
 
 BODY_ANCHOR = "body-matter"
 
 
 @dataclass(frozen=True)
 class PdfResult:
+    path: Path
     pages: int
     warnings: tuple[Diagnostic, ...]
     layouts: int  # how many times the book was laid out (1 when the gutter band was predicted)
@@ -52,10 +52,10 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None 
     pad_to_even(rendered)
     first_body_page = body_start(rendered)
     options = write_options(document.options)
-    with atomic_output(target) as handle:
+    with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
         rendered.write_pdf(handle, finisher=lambda _doc, pdf: add_page_labels(pdf, first_body_page),
                            **options)
-    return PdfResult(len(rendered.pages), warnings, layouts, band)
+    return PdfResult(target, len(rendered.pages), warnings, layouts, band)
 
 
 def write_options(options: PdfOptions) -> dict[str, object]:

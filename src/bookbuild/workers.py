@@ -1,0 +1,80 @@
+"""Run one output's writer in a child process, beside the parent's own work.
+
+WeasyPrint does not give memory back to the operating system, so the PDF is laid out in a
+process of its own that ends with it; the EPUB is written meanwhile. A Ctrl-C reaches the child
+as a KeyboardInterrupt, so its atomic writes clean up after themselves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .diagnostics import BookError
+
+_FORK = multiprocessing.get_context("fork")
+
+
+class ChildFailure(RuntimeError):
+    """An internal failure in the child; carries the child's traceback for --debug."""
+
+    def __init__(self, kind: str, message: str, child_traceback: str):
+        super().__init__(f"{kind}: {message}" if message else kind)
+        self.child_traceback = child_traceback
+
+
+def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        connection.send(("ok", function(*args)))
+    except BookError as error:
+        connection.send(("book", error.diagnostics))
+    except KeyboardInterrupt:
+        connection.send(("interrupted", None))
+    except BaseException as error:  # reported to the parent, which decides the exit code
+        connection.send(("internal", (type(error).__name__, str(error), traceback.format_exc())))
+    finally:
+        connection.close()
+
+
+class Job:
+    def __init__(self, function: Callable[..., Any], *args: Any):
+        self._receive, send = _FORK.Pipe(duplex=False)
+        self._process = _FORK.Process(target=_child, args=(send, function, args), daemon=True)
+        self._process.start()
+        send.close()
+        self.started = time.perf_counter()
+
+    def wait(self, tick: Callable[[float], None] | None = None) -> Any:
+        try:
+            while not self._receive.poll(0.2):
+                if not self._process.is_alive() and not self._receive.poll(0):
+                    raise ChildFailure("the PDF process died", f"exit code {self._process.exitcode}", "")
+                if tick is not None:
+                    tick(time.perf_counter() - self.started)
+            kind, payload = self._receive.recv()
+        except BaseException:
+            self.cancel()
+            raise
+        self._process.join()
+        if kind == "ok":
+            return payload
+        if kind == "book":
+            raise BookError(payload)
+        if kind == "interrupted":
+            raise KeyboardInterrupt
+        raise ChildFailure(*payload)
+
+    def cancel(self) -> None:
+        """Interrupt the child as Ctrl-C would, so that it removes its temporary files."""
+        if self._process.is_alive():
+            os.kill(self._process.pid, signal.SIGINT)
+            self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
