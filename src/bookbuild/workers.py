@@ -29,7 +29,15 @@ class ChildFailure(RuntimeError):
         self.child_traceback = child_traceback
 
 
+def _interrupt_once(_signum: int, _frame: object) -> None:
+    # Ctrl-C reaches the child twice (from the terminal, then from the parent's cancel):
+    # the first interrupts the work, the rest must not interrupt the clean-up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, _interrupt_once)
     try:
         connection.send(("ok", function(*args)))
     except BookError as error:

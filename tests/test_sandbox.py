@@ -1,0 +1,159 @@
+"""No network, no escape: the layout may read only the book and bookbuild's own files, and an
+interrupted build leaves the earlier outputs exactly as they were."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import BOOKS, ROOT, build_book, run_bookbuild
+
+from bookbuild.diagnostics import BookError
+from bookbuild.pipeline import prepare
+from bookbuild.render import render_print
+from bookbuild.resources import book_fonts
+from bookbuild.writers.pdf import layout
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+
+class Listener:
+    """A local HTTP server that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                listener.requests.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+                self.wfile.write(b"\x89PNG\r\n\x1a\n")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener():
+    server = Listener()
+    # The listener really answers: a build that reached it would be seen.
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/probe.png", timeout=5) as response:
+        assert response.status == 200
+    assert server.requests == ["/probe.png"]
+    server.requests.clear()
+    yield server
+    server.close()
+
+
+def test_layout_refuses_the_network_even_past_every_check(listener: Listener) -> None:
+    """Feed the layout a document no earlier check has seen: the url_fetcher alone must stop it."""
+    manuscript, _ = prepare(BOOKS / "features")
+    document = render_print(manuscript, book_fonts(), "2025-01-01T00:00:00Z")
+    url = f"http://127.0.0.1:{listener.port}/x.png"
+    hostile = document.html.replace(
+        "</body>", f'<p style="background: url({url})">x</p><img alt="x" src="{url}"/></body>')
+    with pytest.raises(BookError) as caught:
+        layout(replace(document, html=hostile), band=0)
+    assert str(caught.value).endswith(
+        f'error[resource-refused]: the book refers to "{url}": a book may not load anything from '
+        "the network (keep every image, font and stylesheet inside the book folder)")
+    assert listener.requests == []
+
+
+def test_layout_refuses_files_outside_the_book(tmp_path: Path) -> None:
+    manuscript, _ = prepare(BOOKS / "features")
+    document = render_print(manuscript, book_fonts(), "2025-01-01T00:00:00Z")
+    outside = tmp_path / "outside.png"
+    shutil.copy(BOOKS / "features" / "images" / "square.png", outside)
+    hostile = document.html.replace("</body>", f'<img alt="x" src="{outside.as_uri()}"/></body>')
+    with pytest.raises(BookError, match="the file is outside the book folder"):
+        layout(replace(document, html=hostile), band=0)
+
+
+def test_a_book_whose_css_loads_from_a_listener_fails_and_never_reaches_it(
+        tmp_path: Path, listener: Listener) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    (book / "book.toml").write_text('stylesheets = ["extra.css"]\n' + (book / "book.toml").read_text())
+    (book / "extra.css").write_text(f"body {{ background: url(http://127.0.0.1:{listener.port}/x.png); }}\n")
+    result = run_bookbuild("build", book, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert f'extra.css:1:20: error[css-remote]: the stylesheet loads "http://127.0.0.1:{listener.port}' \
+           '/x.png" from the network' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert listener.requests == []
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_external_hyperlinks_stay_links(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    chapter = book / "two.md"
+    chapter.write_text(chapter.read_text() + "\nSee [the archive](https://example.org/archive).\n")
+    built = build_book(book, tmp_path / "out", "--format", "epub")
+    import zipfile
+
+    archive = zipfile.ZipFile(built.epub)
+    two = archive.read("EPUB/text/two.xhtml").decode()
+    assert '<a href="https://example.org/archive">the archive</a>' in two
+    opf = archive.read("EPUB/content.opf").decode()
+    assert "remote-resources" not in opf and "http://" not in opf.replace("http://www.idpf.org", "") \
+        .replace("http://purl.org", "").replace("http://www.daisy.org", "")
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["kill-parent", "ctrl-c-group"])
+def test_sigint_while_laying_out_leaves_earlier_outputs(tmp_path: Path, whole_group: bool) -> None:
+    book = generate(tmp_path / "book", pages=260)
+    out = tmp_path / "out"
+    build_book(book, out)
+    before = hashes(out)
+    chapter = book / "chapter-001.md"
+    chapter.write_text(chapter.read_text().replace("# Chapter 1", "# Chapter One", 1))
+    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build", str(book), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    # Wait until the layout has started (its staged file exists), then give it a moment.
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".pdf.part") for p in out.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None, "the layout never started"
+        time.sleep(0.05)
+    time.sleep(1.5)
+    assert process.poll() is None, "the build ended before it could be interrupted"
+    if whole_group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == \
+        "bookbuild: interrupted; earlier outputs are left as they were"
+    assert "Traceback" not in stderr
+    assert hashes(out) == before  # the earlier outputs, intact; no temporary file left
