@@ -54,6 +54,18 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal failures")
 
+    check = commands.add_parser(
+        "check", help="check a book: inputs, EPUBCheck, DAISY Ace, print preflight",
+        description="Run every input check, then build into a scratch folder and run EPUBCheck, "
+                    "DAISY Ace and (when the manifest names a print target) the preflight. Writes "
+                    "nothing in build/. Exit 0 clean, 1 findings, 2 unusable input.")
+    check.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
+                       help="the folder holding book.toml (default: book)")
+    check.add_argument("--strict", action="store_true", help="warnings count as findings")
+    check.add_argument("--target", choices=PRINT_TARGETS, help="preflight for this service")
+    check.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal failures")
+
     preflight = commands.add_parser(
         "preflight", help="check a built PDF as a print-on-demand service would",
         description="Check an interior PDF (and the <name>-cover.pdf beside it): trim size, page "
@@ -138,7 +150,18 @@ def run_preflight(args: argparse.Namespace) -> int:
     return EXIT_OK if result.passed else EXIT_FINDINGS
 
 
-COMMANDS = {"build": run_build, "preflight": run_preflight}
+def run_check(args: argparse.Namespace) -> int:
+    from .check import check_book, summary_lines
+
+    result = check_book(Path(args.book_dir), target=args.target)
+    for diagnostic in sorted(result.diagnostics, key=_file_order):
+        print(diagnostic)
+    for line in summary_lines(result):
+        print(line)
+    return EXIT_OK if result.clean(args.strict) else EXIT_FINDINGS
+
+
+COMMANDS = {"build": run_build, "check": run_check, "preflight": run_preflight}
 
 
 if __name__ == "__main__":
