@@ -51,6 +51,8 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--target", choices=PRINT_TARGETS,
                        help="print-on-demand service whose rules the PDF must meet (kdp)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    build.add_argument("--no-cache", action="store_true",
+                       help="build even when nothing has changed since the last build")
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal failures")
 
@@ -124,14 +126,29 @@ class StatusLine:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from .pipeline import build
+    from .cache import fresh_outputs, input_key
 
+    book_dir, out_dir = Path(args.book_dir), Path(args.out)
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
-    progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
     overrides = {key: value for key, value in
                  (("variant", args.pdf_variant), ("target", args.target)) if value}
-    result = build(Path(args.book_dir), Path(args.out), formats, strict=args.strict,
-                   progress=progress, pdf_overrides=overrides)
+    key = None
+    if (book_dir / "book.toml").is_file() and not args.no_cache:
+        key = input_key(book_dir, out_dir, {"formats": formats, "strict": args.strict, **overrides})
+        unchanged = fresh_outputs(key, out_dir)
+        if unchanged is not None:
+            if not args.quiet:
+                for path in unchanged:
+                    print(f"{path}  {_human_size(path.stat().st_size)}  unchanged")
+            return EXIT_OK
+
+    from .pipeline import build, remember_outputs
+
+    progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
+    result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
+                   pdf_overrides=overrides)
+    if key is not None:
+        remember_outputs(key, out_dir, result)
     print_diagnostics(result.warnings)
     if not args.quiet:
         for output in result.outputs:

@@ -158,6 +158,13 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
     return result
 
 
+def remember_outputs(key: str, out_dir: Path, result: BuildResult) -> None:
+    """Record the build for the no-op check (cache.fresh_outputs)."""
+    from .cache import remember
+
+    remember(key, out_dir, [output.path for output in result.outputs])
+
+
 def epub_cover(manuscript: Manuscript, html: str, roots: tuple[Path, ...]) -> CoverImage:
     """The manifest's cover image, or one made from the cover template's HTML."""
     supplied = manuscript.book.cover_image

@@ -37,4 +37,8 @@ class BuildState:
     def record(self, slug: str, pages: int, images: list[tuple[str, int, int]]) -> None:
         self.data.setdefault("pages", {})[slug] = pages
         self.data.setdefault("images", {})[slug] = [list(row) for row in images]
-        write_atomically(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+        self.save()
+
+    def save(self) -> None:
+        # Insertion order is kept (the no-op cache drops its oldest entries first).
+        write_atomically(self.path, json.dumps(self.data, indent=1).encode())

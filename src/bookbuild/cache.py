@@ -1,0 +1,88 @@
+"""The no-op rebuild: when nothing that goes into a build has changed and its outputs are still
+the files it wrote, the build is skipped. Stdlib only, so that the check runs before the heavy
+imports (WeasyPrint alone takes longer to import than this takes to answer).
+
+The key hashes every input: the book folder's files, bookbuild's templates and styles, the
+typeface's files, the command-line options, SOURCE_DATE_EPOCH, and the versions of bookbuild and
+of the libraries that shape the outputs. Any change rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .resources import TEMPLATES_DIR, book_fonts, styles_dir
+from .state import BuildState
+
+LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml", "tomlkit",
+             "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen")
+MAX_ENTRIES = 8
+
+
+def _files(folder: Path, skip: Path | None) -> list[Path]:
+    found = []
+    for root, dirs, names in os.walk(folder):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or here / d != skip))
+        found.extend(here / name for name in sorted(names) if not name.startswith("."))
+    return found
+
+
+def _versions() -> dict[str, str]:
+    versions = {"bookbuild": __version__}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "-"
+    return versions
+
+
+def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any]) -> str:
+    digest = hashlib.sha256()
+    header = {"book": str(book_dir.resolve()), "options": options, "versions": _versions(),
+              "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH")}
+    digest.update(json.dumps(header, sort_keys=True, default=str).encode())
+    out = out_dir.resolve()
+    fonts = [face.path for face in book_fonts().faces]
+    groups = (("book", _files(book_dir.resolve(), out)), ("templates", _files(TEMPLATES_DIR, None)),
+              ("styles", _files(styles_dir(), None)), ("fonts", fonts))
+    for group, files in groups:
+        for path in files:
+            digest.update(f"\0{group}\0{path}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fresh_outputs(key: str, out_dir: Path) -> list[Path] | None:
+    """The outputs a build with this key wrote, if every one is still there unchanged."""
+    entry = BuildState(out_dir).data.get("cache", {}).get(key)
+    if not isinstance(entry, dict) or not entry:
+        return None
+    paths = []
+    for name, recorded in entry.items():  # in the order the build wrote them
+        path = out_dir / name
+        if not path.is_file() or file_hash(path) != recorded:
+            return None
+        paths.append(path)
+    return paths
+
+
+def remember(key: str, out_dir: Path, outputs: list[Path]) -> None:
+    state = BuildState(out_dir)
+    cache = state.data.setdefault("cache", {})
+    cache.pop(key, None)
+    cache[key] = {path.name: file_hash(path) for path in outputs}
+    while len(cache) > MAX_ENTRIES:
+        cache.pop(next(iter(cache)))
+    state.save()
