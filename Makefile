@@ -51,6 +51,7 @@ $(ACE):
 	  npm install --no-audit --no-fund --loglevel=error @daisy/ace@$(ACE_VERSION)
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[check,dev,bench]'
 	$(BIN)/python bench/run.py
 
 clean:
