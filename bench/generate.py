@@ -25,7 +25,7 @@ WORDS = (
     "have been would could will not only also into after before during between"
 ).split()
 PARAGRAPHS_PER_CHAPTER = 24
-WORDS_PER_PAGE = 340  # calibrated: 6 x 9 in, 11 pt, notes, headings and chapter openings
+WORDS_PER_PAGE = 230  # calibrated: 6 x 9 in, 11 pt, notes, headings and chapter openings
 PARAGRAPH_WORDS = (60, 150)
 
 
