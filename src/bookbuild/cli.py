@@ -56,6 +56,14 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of internal failures")
 
+    new = commands.add_parser("new", help="start a new book in a new folder",
+                              description="Create DIR with a book.toml (every key explained), a "
+                                          "preface, two chapters and an images/ folder.")
+    new.add_argument("folder", metavar="DIR", help="the new book's folder (new or empty)")
+    new.add_argument("--title", help="the book's title (default: from the folder's name)")
+    new.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show tracebacks of internal failures")
+
     check = commands.add_parser(
         "check", help="check a book: inputs, EPUBCheck, DAISY Ace, print preflight",
         description="Run every input check, then build into a scratch folder and run EPUBCheck, "
@@ -178,7 +186,17 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_OK if result.clean(args.strict) else EXIT_FINDINGS
 
 
-COMMANDS = {"build": run_build, "check": run_check, "preflight": run_preflight}
+def run_new(args: argparse.Namespace) -> int:
+    from .new import new_book
+
+    written = new_book(Path(args.folder), args.title)
+    for path in written:
+        print(f"created {path}{'/' if path.is_dir() else ''}")
+    print(f"next: bookbuild build {args.folder}   (or: bookbuild serve {args.folder})")
+    return EXIT_OK
+
+
+COMMANDS = {"build": run_build, "check": run_check, "new": run_new, "preflight": run_preflight}
 
 
 if __name__ == "__main__":

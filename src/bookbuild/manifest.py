@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Report, book_error
-from .model import SECTION_KINDS, Contributor, EpubOptions, Metadata, PdfOptions
+from .model import SECTION_KINDS, Contributor, Edition, EpubOptions, Metadata, PdfOptions
 from .printspec import PAPER_INCHES_PER_PAGE, TRIM_SIZES
 
 MANIFEST_NAME = "book.toml"
@@ -125,6 +125,16 @@ def check_toc_depth(value: int) -> str | None:
     return None if 1 <= value <= 3 else f"toc_depth must be 1, 2 or 3, not {value}"
 
 
+def check_output_name(value: str) -> str | None:
+    try:
+        name = value.format(slug="s", edition=1, ordinal="1st")
+    except (KeyError, IndexError, ValueError):
+        return f'"{value}" may use only {{slug}}, {{edition}} and {{ordinal}}'
+    if "/" in name or "\\" in name or name.startswith("."):
+        return f'"{value}" must be a plain file name, without folders'
+    return None
+
+
 def check_edition(value: int) -> str | None:
     return None if value >= 1 else f"edition must be 1 or more, not {value}"
 
@@ -193,6 +203,12 @@ BOOK_FIELDS: dict[str, Field] = {
     "isbn_epub": Field(str, check=check_isbn),
     "isbn_print": Field(str, check=check_isbn),
     "contributors": Field(list),
+    "output_name": Field(str, check=lambda v: check_output_name(v)),
+}
+EDITION_FIELDS: dict[str, Field] = {
+    "number": Field(int, required=True, check=check_edition),
+    "date": Field((str, dt.date), required=True, check=check_date),
+    "summary": Field(str, required=True),
 }
 CONTRIBUTOR_FIELDS: dict[str, Field] = {
     "name": Field(str, required=True),
@@ -224,6 +240,7 @@ TOP_FIELDS: dict[str, Field] = {
     "epub": Field(dict),
     "pdf": Field(dict),
     "stylesheets": Field(list),
+    "editions": Field(list),
 }
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
@@ -363,6 +380,7 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     contents = _contents(v, top.get("contents"))
     epub = v.table(top.get("epub", {}), "epub", EPUB_FIELDS)
     pdf = v.table(top.get("pdf", {}), "pdf", PDF_FIELDS)
+    editions = _editions(v, top.get("editions", []), book)
     stylesheets = top.get("stylesheets", [])
     for i, sheet in enumerate(stylesheets):
         if not isinstance(sheet, str):
@@ -370,7 +388,7 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     v.report.raise_if_errors()
     return Manifest(
         path=path,
-        meta=_metadata(book, contributors),
+        meta=_metadata(book, contributors, editions),
         epub=EpubOptions(**epub),
         pdf=_pdf_options(pdf),
         contents=contents,
@@ -403,10 +421,31 @@ def _contents(v: _Validator, entries: Any) -> tuple[ContentEntry, ...]:
     return tuple(result)
 
 
-def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]]) -> Metadata:
+def _editions(v: _Validator, entries: list[Any], book: dict[str, Any]) -> tuple[Edition, ...]:
+    """The edition history, oldest first; the current edition is the last one listed."""
+    editions = []
+    for i, raw in enumerate(entries):
+        entry = v.table(raw, f"editions[{i}]", EDITION_FIELDS)
+        if len(entry) < len(EDITION_FIELDS):
+            continue
+        date = entry["date"]
+        editions.append(Edition(entry["number"], date.isoformat() if isinstance(date, dt.date) else date,
+                                entry["summary"]))
+        if len(editions) > 1 and editions[-1].number <= editions[-2].number:
+            v.error(f"editions[{i}].number", f"edition {editions[-1].number} follows edition "
+                    f"{editions[-2].number}: list the editions oldest first")
+    if editions and "edition" in book and book["edition"] != editions[-1].number:
+        v.error("book.edition", f"edition = {book['edition']}, but the last [[editions]] entry is "
+                f"number {editions[-1].number}", hint="remove edition, or make them agree")
+    return tuple(editions)
+
+
+def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]],
+              editions: tuple[Edition, ...] = ()) -> Metadata:
     title = book.get("title", "")
     date = book.get("date")
-    date_text = date.isoformat() if isinstance(date, dt.date) else (date or "1970-01-01")
+    date_text = date.isoformat() if isinstance(date, dt.date) else date
+    date_text = date_text or (editions[-1].date if editions else "1970-01-01")
     people = tuple(
         Contributor(
             name=c["name"],
@@ -430,7 +469,9 @@ def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]]) -> Metad
         description=book.get("description"),
         rights=book.get("rights"),
         publisher=book.get("publisher"),
-        edition=book.get("edition", 1),
+        edition=book.get("edition", editions[-1].number if editions else 1),
+        editions=editions,
+        output_name=book.get("output_name"),
         isbn_epub=book.get("isbn_epub"),
         isbn_print=book.get("isbn_print"),
         contributors=people,

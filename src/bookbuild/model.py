@@ -37,6 +37,19 @@ class Contributor:
 
 
 @dataclass(frozen=True)
+class Edition:
+    number: int
+    date: str  # ISO 8601 date
+    summary: str
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+@dataclass(frozen=True)
 class Metadata:
     title: str
     language: str
@@ -51,10 +64,19 @@ class Metadata:
     isbn_epub: str | None = None
     isbn_print: str | None = None
     contributors: tuple[Contributor, ...] = ()
+    editions: tuple[Edition, ...] = ()  # the history, oldest first
+    output_name: str | None = None  # a pattern: {slug}, {edition}, {ordinal}
 
     @property
     def authors(self) -> tuple[Contributor, ...]:
         return tuple(c for c in self.contributors if c.role == "aut")
+
+    @property
+    def output_stem(self) -> str:
+        """The outputs' file name without extension; an edition above the first says so, so
+        that building the second edition never overwrites the first's files."""
+        pattern = self.output_name or ("{slug}" if self.edition == 1 else "{slug}-{ordinal}-edition")
+        return pattern.format(slug=self.slug, edition=self.edition, ordinal=ordinal(self.edition))
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
     timestamp = build_timestamp(manuscript.book)
     fonts = book_fonts()
     check_output_dir(out_dir)
-    slug = manuscript.meta.slug
+    slug = manuscript.meta.output_stem
     state = BuildState(out_dir)
     staging = Staging(out_dir)
     pdf_job: Job | None = None

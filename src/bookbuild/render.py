@@ -125,6 +125,8 @@ def common_context(ms: Manuscript, isbn: str | None, typeface: str | None) -> di
         "meta": ms.meta,
         "edition_label": edition_label(ms.meta.edition),
         "date_label": date_label(ms.meta.date),
+        "history": [(edition_label(e.number), date_label(e.date), e.summary)
+                    for e in ms.meta.editions] if len(ms.meta.editions) > 1 else [],
         "isbn": isbn,
         "typeface": typeface,
     }

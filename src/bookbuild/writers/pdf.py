@@ -52,9 +52,13 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None 
     pad_to_even(rendered)
     first_body_page = body_start(rendered)
     options = write_options(document.options)
+    def finish(document: Document, pdf: pydyf.PDF) -> None:
+        add_page_labels(pdf, first_body_page)
+        if options["full_fonts"]:
+            complete_to_unicode(document, pdf)
+
     with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
-        rendered.write_pdf(handle, finisher=lambda _doc, pdf: add_page_labels(pdf, first_body_page),
-                           **options)
+        rendered.write_pdf(handle, finisher=finish, **options)
     return PdfResult(target, len(rendered.pages), warnings, layouts, band)
 
 
@@ -128,6 +132,30 @@ def add_page_labels(pdf: pydyf.PDF, first_body_page: int) -> None:
         numbers.extend([0, pydyf.Dictionary({"S": "/r"})])
     numbers.extend([first_body_page, pydyf.Dictionary({"S": "/D", "St": 1})])
     pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": numbers})
+
+
+def complete_to_unicode(document: Document, pdf: pydyf.PDF) -> None:
+    """With whole fonts, WeasyPrint 70 maps glyphs to text from the font's cmap alone, so
+    ligatures (fi, fl, ffi) lose their text: copying, searching and screen readers see gaps.
+    Add the layout's own glyph-to-text map, as the subset path does."""
+    by_name = {font.name: font for font in document.fonts.values()}
+    for obj in pdf.objects:
+        if not isinstance(obj, pydyf.Dictionary) or obj.get("Type") != "/Font" or "ToUnicode" not in obj:
+            continue
+        font = by_name.get(obj.get("BaseFont"))
+        stream = pdf.objects[int(obj["ToUnicode"].split()[0])] if font is not None else None
+        if stream is None or not isinstance(stream, pydyf.Stream):
+            continue
+        mapped = {line.split(b">", 1)[0] for line in stream.stream if line.startswith(b"<") and b"> <" in line}
+        extra = [f"<{glyph:04x}> <{''.join(c.encode('utf-16-be').hex() for c in text)}>".encode()
+                 for glyph, text in sorted(font.to_unicode.items())
+                 if f"<{glyph:04x}".encode() not in mapped and text]
+        if extra:
+            end = stream.stream.index(b"endcmap")
+            for start in range(0, len(extra), 100):
+                batch = extra[start:start + 100]
+                stream.stream[end:end] = [f"{len(batch)} beginbfchar".encode(), *batch, b"endbfchar"]
+                end += len(batch) + 2
 
 
 class _CssWarnings(logging.Handler):
