@@ -146,7 +146,8 @@ def complete_to_unicode(document: Document, pdf: pydyf.PDF) -> None:
         stream = pdf.objects[int(obj["ToUnicode"].split()[0])] if font is not None else None
         if stream is None or not isinstance(stream, pydyf.Stream):
             continue
-        mapped = {line.split(b">", 1)[0] for line in stream.stream if line.startswith(b"<") and b"> <" in line}
+        mapped = {line.split(b">", 1)[0] for line in stream.stream
+                  if line.startswith(b"<") and b"> <" in line}
         extra = [f"<{glyph:04x}> <{''.join(c.encode('utf-16-be').hex() for c in text)}>".encode()
                  for glyph, text in sorted(font.to_unicode.items())
                  if f"<{glyph:04x}".encode() not in mapped and text]
