@@ -64,6 +64,29 @@ def make_parser() -> argparse.ArgumentParser:
     new.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show tracebacks of internal failures")
 
+    serve = commands.add_parser(
+        "serve", help="a live preview of the book in a browser",
+        description="Serve a live HTML preview (the EPUB's templates and styles, the contents "
+                    "beside each chapter) and rebuild it whenever a source changes; open pages "
+                    "reload by themselves. Ctrl-C stops it.")
+    serve.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
+                       help="the folder holding book.toml (default: book)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="interface to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of internal failures")
+
+    differ = commands.add_parser(
+        "diff", help="what changed between two builds or two book folders",
+        description="Compare two EPUBs (or two book folders) chapter by chapter: paragraphs "
+                    "added, removed and changed (word diff: [-old-]{+new+}), notes renumbered. "
+                    "Exit 0 when identical, 1 when they differ, 2 when an input is unusable.")
+    differ.add_argument("old", metavar="OLD", help="the earlier EPUB or book folder")
+    differ.add_argument("new", metavar="NEW", help="the later EPUB or book folder")
+    differ.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks of internal failures")
+
     check = commands.add_parser(
         "check", help="check a book: inputs, EPUBCheck, DAISY Ace, print preflight",
         description="Run every input check, then build into a scratch folder and run EPUBCheck, "
@@ -196,7 +219,37 @@ def run_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": run_build, "check": run_check, "new": run_new, "preflight": run_preflight}
+def run_diff(args: argparse.Namespace) -> int:
+    from .diff import diff, read, summary
+
+    old, new = read(Path(args.old)), read(Path(args.new))
+    lines, counts = diff(old, new)
+    print(f"--- {args.old}\n+++ {args.new}")
+    for line in lines:
+        print(line)
+    print(summary(counts))
+    return EXIT_FINDINGS if lines else EXIT_OK
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    def say(message: str) -> None:
+        print(message, flush=True)
+
+    try:
+        serve(Path(args.book_dir), args.host, args.port, say)
+    except KeyboardInterrupt:
+        print("stopped")
+    except OSError as error:
+        raise BookError(Diagnostic(f"{args.host}:{args.port}", None, None, "error", "serve",
+                                   f"cannot listen there: {error.strerror or error}",
+                                   "choose another --port")) from None
+    return EXIT_OK
+
+
+COMMANDS = {"build": run_build, "check": run_check, "diff": run_diff, "new": run_new,
+            "preflight": run_preflight, "serve": run_serve}
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ cache it per chapter. `parse_book` adds the book-wide pass: unique ids and link 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from .typography import SMARTY_SUBSTITUTIONS, refine
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = f"{{{EPUB_NS}}}type"
+etree.register_namespace("epub", EPUB_NS)  # serialize epub:type, not ns0:type
 
 _NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
@@ -69,7 +71,7 @@ def parse_book(book: Book, progress: Callable[[str], None] | None = None
     for number, section in enumerate(book.sections, start=1):
         if progress is not None:
             progress(f"parsing {number}/{len(book.sections)} sections")
-        chapter, diagnostics = parse_section(section)
+        chapter, diagnostics = _parse_cached(section)
         report.extend(diagnostics)
         if chapter is not None:
             chapters.append(chapter)
@@ -261,6 +263,11 @@ def _refine_text(root: html.HtmlElement) -> None:
             element.text = refine(element.text)
         if element.tail:
             element.tail = refine(element.tail)
+
+
+# parse_section is pure and Section is hashable: a long-running process (bookbuild serve)
+# parses again only the sections whose text changed.
+_parse_cached = functools.lru_cache(maxsize=4096)(parse_section)
 
 
 def _unique_ids_book_wide(chapters: list[Chapter]) -> list[Chapter]:

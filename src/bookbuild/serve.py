@@ -1,0 +1,203 @@
+"""`bookbuild serve`: a live HTML preview of the book, from the EPUB's own templates and styles.
+
+The pages live in memory. A watcher rebuilds when a source changes: parsing is cached per
+section (parse_section is pure), so only the edited chapter is parsed again. Open pages hear
+of each rebuild over server-sent events and reload themselves. A source error is shown above
+the page and in the terminal; the last good version stays served.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import mimetypes
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+
+from .diagnostics import BookError, display_path
+from .pipeline import iso, prepare
+from .render import CoverImage, environment, render_epub, render_template
+from .resources import TEMPLATES_DIR, FontSet, book_fonts
+
+PREVIEW_DIR = TEMPLATES_DIR / "preview"
+HEARTBEAT_SECONDS = 10.0
+
+
+class Preview:
+    """The current pages of the book, and the version the open pages are told about."""
+
+    def __init__(self, book_dir: Path, say: Callable[[str], None]):
+        self.book_dir = book_dir
+        self.say = say
+        self.pages: dict[str, bytes] = {}
+        self.errors: list[str] = []
+        self.version = 0
+        self.title = ""
+        self.toc: tuple = ()
+        self.changed = threading.Condition()
+        self.fonts: FontSet = book_fonts()
+        self.env: jinja2.Environment | None = None
+
+    def rebuild(self, reason: str = "", *, raise_errors: bool = False) -> None:
+        started = time.perf_counter()
+        try:
+            manuscript, warnings = prepare(self.book_dir)
+            book = replace(manuscript.book, epub=replace(manuscript.book.epub, embed_fonts=False))
+            manuscript = replace(manuscript, book=book)
+            package = render_epub(manuscript, self.fonts, iso(dt.datetime.now(dt.UTC)),
+                                  CoverImage(b"", "image/jpeg"))
+        except BookError as error:
+            if raise_errors:
+                raise
+            self.errors = [str(d) for d in error.diagnostics]
+            for line in self.errors:
+                self.say(line)
+            self.say("the preview keeps the last good version")
+        else:
+            self.errors = []
+            for warning in warnings:
+                self.say(str(warning))
+            self.pages = {doc.file_name: doc.content for doc in package.documents}
+            self.pages.update({r.file_name: r.content for r in package.resources
+                               if r.media_type == "text/css"})
+            self.title, self.toc = manuscript.meta.title, package.toc
+            self.env = environment(manuscript.book)
+            self.say(f"built in {time.perf_counter() - started:.2f} s{f' ({reason})' if reason else ''}")
+        with self.changed:
+            self.version += 1
+            self.changed.notify_all()
+
+    def page(self, name: str) -> bytes | None:
+        content = self.pages.get(name)
+        if content is None or not name.endswith(".xhtml"):
+            return content
+        assert self.env is not None
+        sidebar = render_template(self.env, "preview/sidebar.html.j2",
+                                  title=self.title, toc=self.toc, current=name, errors=self.errors)
+        text = content.decode("utf-8")
+        head = (f'<meta name="bookbuild-version" content="{self.version}"/>'
+                '<link rel="stylesheet" type="text/css" href="/_preview/preview.css"/>'
+                '<script src="/_preview/live.js"></script></head>')
+        text = text.replace("</head>", head, 1)
+        body_end = text.index(">", text.index("<body")) + 1
+        return (text[:body_end] + sidebar + text[body_end:]).encode("utf-8")
+
+    def fonts_css(self) -> bytes:
+        urls = [f"/_fonts/{face.file_name}" for face in self.fonts.faces]
+        assert self.env is not None
+        return render_template(self.env, "fonts.css.j2", fonts=self.fonts,
+                               face_urls=urls).encode("utf-8")
+
+
+def make_handler(preview: Preview, stopping: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            path = unquote(urlsplit(self.path).path).lstrip("/")
+            if path in ("", "index.html"):
+                self.send_response(302)
+                self.send_header("Location", "/text/titlepage.xhtml")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if path == "_events":
+                self.events()
+                return
+            body, kind = self.lookup(path)
+            if body is None:
+                self.send_error(404, "not in this book")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def lookup(self, path: str) -> tuple[bytes | None, str]:
+            if path.startswith("_preview/"):
+                file = PREVIEW_DIR / Path(path).name
+                return (file.read_bytes() if file.is_file() else None), _type(file.name)
+            if path.startswith("_fonts/"):
+                face = next((f for f in preview.fonts.faces if f.file_name == Path(path).name), None)
+                return (face.path.read_bytes() if face else None), "font/otf"
+            if path.endswith(".css") and path in preview.pages:
+                return preview.fonts_css() + preview.pages[path], "text/css"
+            if path in preview.pages:
+                return preview.page(path), "application/xhtml+xml"
+            if path.startswith("images/"):
+                file = (preview.book_dir / path).resolve()
+                if file.is_file() and file.is_relative_to(preview.book_dir.resolve()):
+                    return file.read_bytes(), _type(file.name)
+            return None, ""
+
+        def events(self) -> None:
+            """Server-sent events: the current version now, then each new one."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            sent = -1
+            try:
+                while not stopping.is_set():
+                    with preview.changed:
+                        if preview.version == sent:
+                            preview.changed.wait(HEARTBEAT_SECONDS)
+                        version = preview.version
+                    message = f"data: {version}\n\n" if version != sent else ": heartbeat\n\n"
+                    self.wfile.write(message.encode())
+                    self.wfile.flush()
+                    sent = version
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+        def log_message(self, *args: object) -> None:  # the terminal shows builds, not requests
+            pass
+
+    return Handler
+
+
+def _type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> None:
+    import watchfiles
+
+    book_dir = book_dir.resolve()
+    preview = Preview(book_dir, say)
+    preview.rebuild(raise_errors=True)  # a book broken from the start is bad input: exit 2
+    stopping = threading.Event()
+    server = http.server.ThreadingHTTPServer((host, port), make_handler(preview, stopping))
+    server.daemon_threads = True
+    address = f"http://{host}:{server.server_address[1]}/"
+    say(f"serving {preview.title} at {address}  (Ctrl-C to stop)")
+
+    def watch() -> None:
+        for changes in watchfiles.watch(book_dir, stop_event=stopping, debounce=150, step=50,
+                                        watch_filter=_book_files, raise_interrupt=False):
+            names = sorted({display_path(Path(path)) for _, path in changes})
+            preview.rebuild(", ".join(names))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        stopping.set()
+        with preview.changed:
+            preview.changed.notify_all()
+        server.server_close()
+        watcher.join(timeout=2)
+
+
+def _book_files(_change: object, path: str) -> bool:
+    return not any(part.startswith(".") for part in Path(path).parts)
+

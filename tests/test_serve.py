@@ -1,0 +1,103 @@
+"""`bookbuild serve` in a real browser: load a chapter once, edit its Markdown, and see the new
+text appear in that same page, never reloading or navigating from the test."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import BOOKS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "serve", str(book), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/text/one.xhtml", timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "the preview never answered"
+            time.sleep(0.1)
+    yield book, url, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_edit_appears_in_the_open_page_and_errors_show(server) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    book, url, process = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(url + "/text/one.xhtml")
+        assert page.locator("h1").first.inner_text() == "The First Chapter"
+        # The contents beside the page, the chapter's text, its styles.
+        assert page.locator("aside nav a").all_inner_texts()[:2] == ["The First Chapter", "A figure"]
+        assert page.evaluate("getComputedStyle(document.querySelector('p')).textIndent") is not None
+
+        chapter = book / "one.md"
+        chapter.write_text(chapter.read_text().replace(
+            "After the scene break.", "After the scene break, a sentence written while the page was open."))
+        page.wait_for_function(
+            "document.body && document.body.innerText.includes('a sentence written while the page was open')", timeout=20000)
+        assert page.url == url + "/text/one.xhtml"
+
+        # A broken note: the error shows above the page, the last good text stays.
+        chapter.write_text(chapter.read_text() + "\nA call to a note that is not there.[^ghost]\n")
+        page.wait_for_selector(".bookbuild-errors", timeout=20000)
+        errors = page.locator(".bookbuild-errors li").all_inner_texts()
+        assert len(errors) == 1 and "one.md:" in errors[0] and "error[note-undefined]" in errors[0]
+        assert "a sentence written while the page was open" in page.inner_text("body")
+        assert "note that is not there" not in page.inner_text("body")
+        browser.close()
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "serving A Book of Features at http://127.0.0.1:" in output
+    assert "error[note-undefined]" in output  # the terminal says it too, with the file and line
+    assert output.rstrip().endswith("stopped")
+
+
+def test_serve_listens_on_loopback_only_by_default(server) -> None:
+    _book, url, _process = server
+    assert url.startswith("http://127.0.0.1:")
+    html = urllib.request.urlopen(url + "/text/two.xhtml").read().decode()
+    assert '<script src="/_preview/live.js">' in html
+    assert 'href="one.xhtml#the-first-chapter"' in html  # the EPUB's own cross-chapter links
+
+
+def test_a_book_broken_from_the_start_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bookbuild", "serve", str(BOOKS / "errors" / "no-title"),
+                             "--port", str(free_port())], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "error[no-title]" in result.stderr
