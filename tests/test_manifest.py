@@ -51,7 +51,7 @@ def test_unknown_key_names_file_key_and_line(tmp_path: Path) -> None:
     assert messages(tmp_path, text) == [
         'BOOK/book.toml:4: error[manifest]: unknown key "titel" in book (known keys: title, '
         "subtitle, slug, language, identifier, date, description, rights, publisher, edition, "
-        "isbn_epub, isbn_print, contributors)"
+        "isbn_epub, isbn_print, contributors, output_name)"
     ]
 
 

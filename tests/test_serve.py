@@ -67,8 +67,8 @@ def test_edit_appears_in_the_open_page_and_errors_show(server) -> None:
         chapter = book / "one.md"
         chapter.write_text(chapter.read_text().replace(
             "After the scene break.", "After the scene break, a sentence written while the page was open."))
-        page.wait_for_function(
-            "document.body && document.body.innerText.includes('a sentence written while the page was open')", timeout=20000)
+        page.wait_for_function("document.body && document.body.innerText.includes("
+                               "'a sentence written while the page was open')", timeout=20000)
         assert page.url == url + "/text/one.xhtml"
 
         # A broken note: the error shows above the page, the last good text stays.
