@@ -40,7 +40,8 @@ def editions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     shutil.copytree(SAMPLE, second_src)
     manifest = second_src / "book.toml"
     text = manifest.read_text().replace('date = "2026-11-22"\n', "")
-    text = text.replace('[book]\n', '[book]\nisbn_epub = "978-0-306-40615-7"\nisbn_print = "978-1-56619-909-4"\n')
+    isbns = 'isbn_epub = "978-0-306-40615-7"\nisbn_print = "978-1-56619-909-4"\n'
+    text = text.replace("[book]\n", "[book]\n" + isbns)
     manifest.write_text(text + SECOND_EDITION)
     intro = second_src / "introduction.md"
     intro.write_text(intro.read_text()
