@@ -159,3 +159,17 @@ def test_font_embedding_can_be_turned_off(tmp_path: Path) -> None:
     epub = Epub(build_book(book, tmp_path / "out").epub)
     assert not [n for n in epub.zip.namelist() if n.endswith(".otf")]
     assert "@font-face" not in epub.zip.read(epub.href("styles/book.css")).decode()
+
+
+def test_supplied_cover_media_type_is_what_the_image_is(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    Image.new("RGB", (1600, 2560), (90, 20, 20)).save(book / "images" / "front.png", format="JPEG")
+    manifest = book / "book.toml"
+    manifest.write_text(manifest.read_text() + 'cover = "images/front.png"\n')
+    built = build_book(book, tmp_path / "out", "--format", "epub")
+    epub = Epub(built.epub)
+    cover = next(i for i in epub.manifest.values() if "cover-image" in (i.get("properties") or ""))
+    assert cover.get("media-type") == "image/jpeg"
+    report = epubcheck(built.epub, tmp_path)
+    assert (report["checker"]["nError"], report["checker"]["nWarning"]) == (0, 0), report["messages"]

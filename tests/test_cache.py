@@ -66,3 +66,11 @@ def test_any_change_rebuilds(book: Path, tmp_path: Path, change: str) -> None:
     lines = build(book, out, *extra, env=env)
     assert not lines[0].endswith("unchanged"), change
     assert epub.exists()
+
+
+def test_links_and_pipes_in_the_book_folder_do_not_break_the_check(book: Path, tmp_path: Path) -> None:
+    os.symlink(tmp_path / "gone", book / "dangling")
+    os.mkfifo(book / "pipe")
+    out = tmp_path / "out"
+    build(book, out)
+    assert build(book, out)[0].endswith("unchanged")

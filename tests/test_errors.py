@@ -50,8 +50,17 @@ def test_case(case: Path, filled_out: Path) -> None:
     after = tree_hashes(filled_out)
     if code == 2:
         assert after == before  # earlier outputs intact, no new or partial files
-    else:
-        assert (filled_out / "case.epub").exists() and after != before  # warnings still build
+    else:  # warnings still build: this book's outputs are new
+        for name in ("case.epub", "case.pdf"):
+            assert after[name] != before[name], name
+        assert "case-cover.pdf" in after and "case-cover.pdf" not in before
+
+
+@pytest.mark.parametrize("case", ["template-undefined", "note-undefined"])
+def test_a_failed_first_build_creates_no_folder(case: str, tmp_path: Path) -> None:
+    result = run_case(BOOKS / "errors" / case, tmp_path / "new" / "out")
+    assert result.returncode == 2
+    assert not (tmp_path / "new").exists()
 
 
 def test_strict_turns_warnings_into_errors(filled_out: Path) -> None:

@@ -60,6 +60,7 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
 [book]
 language = "english language"
 edition = "two"
+date = "2024-01-01"
 
 [[contents]]
 file = "one.md"
@@ -70,7 +71,7 @@ kind = "chapterr"
         'language tag (for example "en", "en-GB", "de")',
         'BOOK/book.toml:3: error[manifest]: "book.edition" must be a whole number, not a string',
         'BOOK/book.toml:1: error[manifest]: book is missing the required key "title"',
-        'BOOK/book.toml:7: error[manifest]: "contents[0].kind": unknown kind "chapterr" (use one of '
+        'BOOK/book.toml:8: error[manifest]: "contents[0].kind": unknown kind "chapterr" (use one of '
         "foreword, preface, introduction, prologue, chapter, epilogue, afterword, conclusion, appendix)",
     ]
 
@@ -83,10 +84,10 @@ def test_toml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
 
 
 def test_missing_contents_and_empty_contents(tmp_path: Path) -> None:
-    assert messages(tmp_path, '[book]\ntitle = "T"\n') == [
+    assert messages(tmp_path, '[book]\ntitle = "T"\ndate = "2024-01-01"\n') == [
         'BOOK/book.toml: error[manifest]: the manifest is missing the required key "contents"'
     ]
-    assert messages(tmp_path, 'contents = []\n[book]\ntitle = "T"\n') == [
+    assert messages(tmp_path, 'contents = []\n[book]\ntitle = "T"\ndate = "2024-01-01"\n') == [
         "BOOK/book.toml:1: error[manifest]: the contents list is empty "
         '(add at least one [[contents]] entry with file = "chapter.md")'
     ]

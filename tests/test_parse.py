@@ -201,3 +201,32 @@ def test_smart_punctuation_rules_on_seed_strings(markdown_text: str, expected: s
     chapter, _ = parse_section(section(f"# T\n\n{markdown_text}\n"))
     assert chapter is not None
     assert chapter.body_html.strip().replace("\u00a0", " ") == f"<p>{expected}</p>"
+
+
+def test_a_list_inside_a_note_stays_in_that_note() -> None:
+    source = ("# T\n\nOne[^a] two[^b].\n\n[^a]: A note with a list:\n\n    - first\n    - second\n\n"
+              "[^b]: Beta.\n")
+    chapter, report = parse_section(section(source, "ch.md"))
+    assert chapter is not None, report.items
+    assert [n.number for n in chapter.notes] == [1, 2]
+    assert "<li>first</li>" in chapter.notes[0].html and chapter.notes[1].html == "<p>Beta.</p>"
+
+
+def test_headings_never_take_the_templates_ids() -> None:
+    one = section("# One\n\n## Notes\n\nSee [below](#notes).\n\n## Contents\n", "one.md")
+    manuscript, _ = parse_book(book(one))
+    ids = [h.id for h in manuscript.chapters[0].headings]
+    assert ids == ["one-notes", "one-contents"]
+    # The chapter's own link follows its renamed heading.
+    assert 'href="#one-notes"' in manuscript.chapters[0].body_html
+
+
+def test_code_may_show_what_text_may_not() -> None:
+    source = "# T\n\nWrite `<script>` or `[^x]` as code.\n\n```\n<iframe src=\"x\">\n```\n"
+    chapter, report = parse_section(section(source))
+    assert chapter is not None and report.items == []
+
+
+def test_a_tag_over_two_lines_is_still_caught() -> None:
+    _, report = parse_section(section('# T\n\n<video controls\n  poster="https://example.org/p.jpg"></video>\n'))
+    assert [(d.code, d.line) for d in report.errors] == [("html-remote", 4)]

@@ -63,8 +63,9 @@ def test_every_font_is_embedded(pdf: Pdf) -> None:
     assert pdf.fonts_not_embedded() == []
 
 
-@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="poppler-utils not installed")
 def test_pdffonts_agrees(sample: Built) -> None:
+    if shutil.which("pdffonts") is None:
+        pytest.fail("pdffonts is missing (apt-get install poppler-utils; make test installs it)")
     lines = subprocess.run(["pdffonts", str(sample.pdf)], capture_output=True, text=True,
                            check=True).stdout.splitlines()[2:]
     assert lines, "pdffonts lists no fonts"

@@ -56,3 +56,20 @@ def test_source_date_epoch_sets_every_date(tmp_path: Path) -> None:
     info = PdfReader(next(p for p in outputs if p.suffix == ".pdf")).metadata
     assert info["/CreationDate"].startswith("D:20231114221320")
     assert info["/ModDate"].startswith("D:20231114221320")
+
+
+def test_a_book_dated_before_1980_builds(tmp_path: Path) -> None:
+    """Zip cannot store dates before 1980: the entries get 1980-01-01, the metadata the real date."""
+    book = tmp_path / "book"
+    import shutil
+
+    shutil.copytree(BOOKS / "features", book)
+    manifest = book / "book.toml"
+    manifest.write_text(manifest.read_text().replace('date = "2025-03-14"', 'date = "1917-11-07"'))
+    result = run_bookbuild("build", book, "--out", tmp_path / "out", "--format", "epub")
+    assert result.returncode == 0, result.stderr
+    epub = tmp_path / "out" / "a-book-of-features.epub"
+    archive = zipfile.ZipFile(epub)
+    assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert '<meta property="dcterms:modified">1917-11-07T00:00:00Z</meta>' in \
+        archive.read("EPUB/content.opf").decode()

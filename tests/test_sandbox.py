@@ -157,3 +157,23 @@ def test_sigint_while_laying_out_leaves_earlier_outputs(tmp_path: Path, whole_gr
         "bookbuild: interrupted; earlier outputs are left as they were"
     assert "Traceback" not in stderr
     assert hashes(out) == before  # the earlier outputs, intact; no temporary file left
+
+
+def test_a_real_build_past_every_check_never_reaches_the_listener(tmp_path: Path, listener: Listener) -> None:
+    """A book's own print template is not Markdown: no source check sees what it loads. Only the
+    url_fetcher stands between it and the network."""
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    url = f"http://127.0.0.1:{listener.port}/x.png"
+    chapter = (ROOT / "src/bookbuild/templates/print/chapter.html.j2").read_text()
+    (book / "templates" / "print").mkdir(parents=True)
+    (book / "templates" / "print" / "chapter.html.j2").write_text(
+        chapter.replace("</section>", f'<img alt="" src="{url}"/>\n</section>'))
+    out = tmp_path / "out"
+    result = run_bookbuild("build", book, "--out", out, "--format", "pdf")
+    assert result.returncode == 2
+    assert result.stderr == (f'{book}: error[resource-refused]: the book refers to "{url}": a book may not '
+                             "load anything from the network (keep every image, font and stylesheet "
+                             "inside the book folder)\n")
+    assert listener.requests == []
+    assert not out.exists()

@@ -20,7 +20,7 @@ from . import __version__
 from .resources import TEMPLATES_DIR, book_fonts, styles_dir
 from .state import BuildState
 
-LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml", "tomlkit",
+LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml",
              "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen")
 MAX_ENTRIES = 8
 
@@ -30,7 +30,9 @@ def _files(folder: Path, skip: Path | None) -> list[Path]:
     for root, dirs, names in os.walk(folder):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or here / d != skip))
-        found.extend(here / name for name in sorted(names) if not name.startswith("."))
+        # Regular files only: a dangling link or a FIFO is not an input (and must not hang us).
+        found.extend(here / name for name in sorted(names)
+                     if not name.startswith(".") and (here / name).is_file())
     return found
 
 
@@ -56,12 +58,23 @@ def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any]) -> str:
     for group, files in groups:
         for path in files:
             digest.update(f"\0{group}\0{path}\0".encode())
-            digest.update(path.read_bytes())
+            _feed(digest, path)
     return digest.hexdigest()
 
 
+def _feed(digest: hashlib._Hash, path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as error:  # unreadable now: the build itself will say why, if it matters
+        digest.update(f"unreadable {error.errno}".encode())
+
+
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    _feed(digest, path)
+    return digest.hexdigest()
 
 
 def fresh_outputs(key: str, out_dir: Path) -> list[Path] | None:

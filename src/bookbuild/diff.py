@@ -61,6 +61,14 @@ def _blocks(root: etree._Element) -> list[str]:
 
 def read_epub(path: Path) -> EditionText:
     try:
+        return _read_epub(path)
+    except (OSError, zipfile.BadZipFile, KeyError, IndexError, AttributeError, etree.XMLSyntaxError):
+        raise book_error(path, "diff-input", "not an EPUB bookbuild can read",
+                         hint="give two EPUB files or two book folders") from None
+
+
+def _read_epub(path: Path) -> EditionText:
+    try:
         archive = zipfile.ZipFile(path)
         container = etree.fromstring(archive.read("META-INF/container.xml"))
         opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]

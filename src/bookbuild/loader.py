@@ -29,14 +29,13 @@ def load(book_dir: Path) -> Book:
     )
     for sheet in stylesheets:
         check_stylesheet(sheet, book_dir, report)
-    cover = None
+    cover, cover_type = None, None
     if manifest.epub.cover:
         line = manifest.lines.get("epub.cover")
         cover = resolve_inside(book_dir, manifest.epub.cover, manifest.path, report, line)
-        if cover is not None and check_cover_image(cover, manifest.path, report, line) is None:
-            cover = None
-    report.raise_if_errors()
-    warnings = tuple(report.warnings)
+        cover_type = check_cover_image(cover, manifest.path, report, line) if cover else None
+    # Problems with files do not stop here: parsing the sections that did load finds the rest,
+    # and parse_book reports them all together.
     templates = book_dir / "templates"
     return Book(
         root=book_dir,
@@ -47,8 +46,9 @@ def load(book_dir: Path) -> Book:
         sections=sections,
         stylesheets=stylesheets,
         templates_dir=templates if templates.is_dir() else None,
-        cover_image=cover,
-        load_warnings=warnings,
+        cover_image=cover if cover_type else None,
+        cover_media_type=cover_type,
+        problems=tuple(report.items),
     )
 
 
@@ -135,7 +135,8 @@ def _unique_id(stem: str, taken: set[str]) -> str:
 
 
 # File stems the EPUB uses for its own documents.
-RESERVED_IDS = frozenset({"titlepage", "nav", "notes", "cover", "copyright", "halftitle"})
+RESERVED_IDS = frozenset({"titlepage", "nav", "notes", "cover", "copyright", "halftitle", "half-title",
+                          "title-page", "contents", "body-matter", "toc", "landmarks"})
 
 
 def check_cover_image(path: Path, referrer: Path, report: Report, line: int | None) -> str | None:

@@ -93,12 +93,22 @@ def check_isbn(value: str) -> str | None:
 
 
 def check_date(value: Any) -> str | None:
+    if isinstance(value, dt.datetime):
+        return f"{value.isoformat()} is a date and time; give the date alone (YYYY-MM-DD)"
     if isinstance(value, dt.date):
         return None
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+            raise ValueError
         dt.date.fromisoformat(str(value))
     except ValueError:
         return f'"{value}" is not a date (write it as YYYY-MM-DD)'
+    return None
+
+
+def check_slug(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+        return f'"{value}" is not a plain file name: use letters, digits, ".", "_" and "-"'
     return None
 
 
@@ -132,6 +142,9 @@ def check_output_name(value: str) -> str | None:
         return f'"{value}" may use only {{slug}}, {{edition}} and {{ordinal}}'
     if "/" in name or "\\" in name or name.startswith("."):
         return f'"{value}" must be a plain file name, without folders'
+    if "{edition}" not in value and "{ordinal}" not in value:
+        return f'"{value}" must contain {{edition}} or {{ordinal}}: otherwise the next edition ' \
+               "would overwrite this one's files"
     return None
 
 
@@ -192,7 +205,7 @@ def parse_trim(value: str) -> tuple[float, float] | None:
 BOOK_FIELDS: dict[str, Field] = {
     "title": Field(str, required=True),
     "subtitle": Field(str),
-    "slug": Field(str),
+    "slug": Field(str, check=check_slug),
     "language": Field(str, check=check_language),
     "identifier": Field(str),
     "date": Field((str, dt.date), check=check_date),
@@ -381,6 +394,10 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     epub = v.table(top.get("epub", {}), "epub", EPUB_FIELDS)
     pdf = v.table(top.get("pdf", {}), "pdf", PDF_FIELDS)
     editions = _editions(v, top.get("editions", []), book)
+    raw_book = data.get("book")
+    if isinstance(raw_book, dict) and "date" not in raw_book and not top.get("editions"):
+        v.error("book", 'book is missing the required key "date"',
+                hint='give the publication date, date = "YYYY-MM-DD", or an [[editions]] history')
     stylesheets = top.get("stylesheets", [])
     for i, sheet in enumerate(stylesheets):
         if not isinstance(sheet, str):

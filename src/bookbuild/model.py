@@ -120,7 +120,8 @@ class Book:
     stylesheets: tuple[Path, ...] = ()  # the book's own CSS, added after ours
     templates_dir: Path | None = None  # the book's own templates, overriding ours
     cover_image: Path | None = None  # a supplied cover, validated
-    load_warnings: tuple[Diagnostic, ...] = ()  # what loading found that does not stop a build
+    cover_media_type: str | None = None  # what the image really is, not what its name says
+    problems: tuple[Diagnostic, ...] = ()  # what loading found; parse_book reports it with its own
 
 
 @dataclass(frozen=True)

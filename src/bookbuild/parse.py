@@ -26,6 +26,8 @@ etree.register_namespace("epub", EPUB_NS)  # serialize epub:type, not ns0:type
 _NOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 _NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_CONTAINER = re.compile(r"^\s*([-*+]|\d+[.)])\s|^ {0,3}\[\^[^\]]+\]:")  # list items, notes
 
 # Raw HTML a book may not carry: it would run code in a reader, or fetch from the network.
 _FORBIDDEN_HTML: tuple[tuple[re.Pattern[str], str, str], ...] = (
@@ -65,8 +67,8 @@ def markdown_converter() -> markdown.Markdown:
 
 def parse_book(book: Book, progress: Callable[[str], None] | None = None
                ) -> tuple[Manuscript, list[Diagnostic]]:
-    """Parse every section; errors raise BookError, warnings are returned."""
-    report = Report()
+    """Parse every section; errors (the loader's too) raise BookError, warnings are returned."""
+    report = Report(list(book.problems))
     chapters = []
     for number, section in enumerate(book.sections, start=1):
         if progress is not None:
@@ -75,9 +77,10 @@ def parse_book(book: Book, progress: Callable[[str], None] | None = None
         report.extend(diagnostics)
         if chapter is not None:
             chapters.append(chapter)
-    report.raise_if_errors()
+    complete = not report.errors  # with a section missing, links to it would be false alarms
     chapters = _unique_ids_book_wide(chapters)
-    _check_links(chapters, report)
+    if complete:
+        _check_links(chapters, report)
     _check_images(book, chapters, report)
     report.raise_if_errors()
     return Manuscript(book=book, chapters=tuple(chapters)), report.warnings
@@ -91,14 +94,37 @@ class _SourceScan:
     defs: dict[str, list[int]]  # label -> lines of its definitions
 
 
-def _scan_source(section: Section, report: Report) -> _SourceScan:
-    scan = _SourceScan({}, {})
-    in_fence = False
-    for number, line in enumerate(section.source.splitlines(), start=1):
+def _without_code(lines: list[str]) -> list[str]:
+    """The source with code blanked out (fenced and indented blocks, inline spans), columns kept:
+    a book may show `<script>` or `[^1]` as code. Indented lines that continue a list item or a
+    note are text, not code."""
+    out: list[str] = []
+    in_fence = in_code = False
+    previous, anchor = "", ""  # the line before; the last line neither blank nor indented
+    for line in lines:
         if _FENCE.match(line):
             in_fence = not in_fence
-        if in_fence:
-            continue
+            out.append("")
+        elif in_fence:
+            out.append("")
+        elif not line.strip():
+            out.append(line)
+        else:
+            indented = line.startswith(("    ", "\t"))
+            if indented and (in_code or (not previous.strip() and not _CONTAINER.match(anchor))):
+                in_code = True
+                out.append("")
+            else:
+                in_code = False
+                anchor = anchor if indented else line
+                out.append(_CODE_SPAN.sub(lambda m: " " * len(m.group(0)), line))
+        previous = line
+    return out
+
+
+def _scan_source(section: Section, report: Report) -> _SourceScan:
+    scan = _SourceScan({}, {})
+    for number, line in enumerate(_without_code(section.source.splitlines()), start=1):
         definition = _NOTE_DEF.match(line)
         if definition:
             scan.defs.setdefault(definition.group(1), []).append(number)
@@ -134,6 +160,7 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     source_html = markdown_converter().convert(section.source)
     root = html.fragment_fromstring(source_html or "<p></p>", create_parent="div")
     _drop_comments(root)
+    _check_tree(section, root, report)
     title = _take_title(section, root, report)
     notes = _collect_notes(section, root)
     images = _make_figures(root)
@@ -152,6 +179,45 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
         images=images,
         ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id, title.id},
     ), report
+
+
+_FORBIDDEN_TAGS = {"script": "html-script", "iframe": "html-iframe", "frame": "html-iframe",
+                   "object": "html-embed", "embed": "html-embed", "applet": "html-embed",
+                   "link": "html-head", "meta": "html-head", "base": "html-head"}
+_LOADING_ATTRIBUTES = ("src", "srcset", "poster", "data", "background", "xlink:href")
+
+
+def _check_tree(section: Section, root: html.HtmlElement, report: Report) -> None:
+    """The same rules on the parsed HTML, for what a line cannot show (a tag over two lines)."""
+    found = {d.code for d in report.errors}
+
+    def error(code: str, message: str, needle: str) -> None:
+        if code not in found:
+            found.add(code)
+            line, col = _position(section.source, needle)
+            report.error(section.path, code, message, line=line, col=col,
+                         hint="remove it; a book's text is HTML without scripts or remote content")
+
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = element.tag.lower()
+        if tag in _FORBIDDEN_TAGS:
+            error(_FORBIDDEN_TAGS[tag], f"<{tag}> is not allowed in a book", f"<{tag}")
+        for name, value in element.attrib.items():
+            lowered = name.lower()
+            if lowered.startswith("on"):
+                error("html-event", "event attributes (onclick=, onload=, …) are not allowed in a book",
+                      name)
+            if value.strip().lower().startswith("javascript:"):
+                error("html-javascript", "javascript: URLs are not allowed", "javascript")
+            remote = re.match(r"\s*(https?:)?//", value) is not None
+            # (<img> has its own, more precise check: _check_images)
+            if (lowered in _LOADING_ATTRIBUTES or (lowered == "href" and tag != "a")) and remote \
+                    and tag != "img":
+                error("html-remote", "raw HTML may not load anything from the network", value.strip())
+            if lowered == "style" and re.search(r"url\(\s*['\"]?\s*(https?:)?//", value, re.I):
+                error("html-remote", "raw HTML may not load anything from the network", "url(")
 
 
 def _drop_comments(root: html.HtmlElement) -> None:
@@ -187,7 +253,8 @@ def _collect_notes(section: Section, root: html.HtmlElement) -> tuple[Note, ...]
     container.drop_tree()
     numbers: dict[str, int] = {}
     bodies: dict[int, str] = {}
-    for number, item in enumerate(container.iter("li"), start=1):
+    # Only the list's own items: a list inside a note is part of that note.
+    for number, item in enumerate(container.xpath("./ol/li"), start=1):
         label = item.get("id", "").partition(":")[2]
         numbers[label] = number
         for backref in item.find_class("footnote-backref"):
@@ -270,12 +337,20 @@ def _refine_text(root: html.HtmlElement) -> None:
 _parse_cached = functools.lru_cache(maxsize=4096)(parse_section)
 
 
+# Ids the templates give their own elements (and "notes-<chapter>" headings): a heading or a
+# note may not take one, or links and page numbers would land in the wrong place.
+TEMPLATE_IDS = frozenset({"notes", "notes-title", "contents", "copyright", "title-page", "half-title",
+                          "body-matter", "titlepage", "toc", "toc-title", "landmarks", "cover"})
+
+
 def _unique_ids_book_wide(chapters: list[Chapter]) -> list[Chapter]:
     """python-markdown makes ids unique in one file; the print edition is one document."""
-    taken: set[str] = set()
+    # Section ids name files and anchors: they are never renamed, so they are taken first.
+    taken: set[str] = set(TEMPLATE_IDS) | {c.id for c in chapters} | {f"notes-{c.id}" for c in chapters}
+    taken |= {note.id for c in chapters for note in c.notes}
     result = []
     for chapter in chapters:
-        clashes = {i for i in chapter.ids if i in taken}
+        clashes = {i for i in chapter.ids if i in taken and i != chapter.id}
         renames = {}
         for old in sorted(clashes):
             new, n = f"{chapter.id}-{old}", 2
@@ -290,7 +365,9 @@ def _unique_ids_book_wide(chapters: list[Chapter]) -> list[Chapter]:
 
 
 def _rename_ids(chapter: Chapter, renames: dict[str, str]) -> Chapter:
-    body = re.sub(r'(\sid=")([^"]+)(")', lambda m: m[1] + renames.get(m[2], m[2]) + m[3],
+    """Rename ids, and the chapter's own links to them (a link from another chapter to a
+    clashing id keeps meaning the first one in the book)."""
+    body = re.sub(r'(\s(?:id|href)="#?)([^"]+)(")', lambda m: m[1] + renames.get(m[2], m[2]) + m[3],
                   chapter.body_html)
     headings = tuple(replace(h, id=renames.get(h.id, h.id)) for h in chapter.headings)
     title = replace(chapter.title, id=renames.get(chapter.title.id, chapter.title.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -72,15 +73,30 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
     if pdf_overrides:
         book = replace(book, pdf=replace(book.pdf, **pdf_overrides))
     manuscript, warnings = parse_book(book, progress)
-    report = Report([*book.load_warnings, *warnings])
-    if not book_fonts().found:
+    report = Report(list(warnings))
+    fonts = book_fonts()
+    if not fonts.found:
         report.warning(styles_dir() / "print.css", "font-missing",
                        "the book's typeface, EB Garamond, is not installed: the PDF would be set "
                        "in a fallback serif and the EPUB would embed no font",
                        hint="install it (Debian: apt-get install fonts-ebgaramond)")
+    else:
+        for style, weight, used in faces_used(manuscript):
+            if used and not any(f.style == style and f.weight == weight for f in fonts.faces):
+                report.warning(styles_dir() / "print.css", "font-missing",
+                               f"the book uses {style} {weight} text, and EB Garamond has no such face "
+                               "on this machine: it would be imitated from another face",
+                               hint="install the face, or avoid that emphasis")
     if strict and report.warnings:
         raise BookError([_as_error(d) for d in report.warnings])
     return manuscript, report.warnings
+
+
+def faces_used(manuscript: Manuscript) -> list[tuple[str, int, bool]]:
+    """Which of the typeface's styles the text asks for (bold italic is the rare one)."""
+    text = "".join(c.body_html + "".join(n.html for n in c.notes) for c in manuscript.chapters)
+    bold_italic = re.search(r"<(strong|b)>[^<]*<(em|i)>|<(em|i)>[^<]*<(strong|b)>", text) is not None
+    return [("italic", 700, bold_italic)]
 
 
 def _as_error(diagnostic: Diagnostic) -> Diagnostic:
@@ -168,9 +184,8 @@ def remember_outputs(key: str, out_dir: Path, result: BuildResult) -> None:
 def epub_cover(manuscript: Manuscript, html: str, roots: tuple[Path, ...]) -> CoverImage:
     """The manifest's cover image, or one made from the cover template's HTML."""
     supplied = manuscript.book.cover_image
-    if supplied is not None:
-        media_type = "image/png" if supplied.suffix.lower() == ".png" else "image/jpeg"
-        return CoverImage(supplied.read_bytes(), media_type)
+    if supplied is not None and manuscript.book.cover_media_type is not None:
+        return CoverImage(supplied.read_bytes(), manuscript.book.cover_media_type)
     return CoverImage(rasterize(cover_pdf(html, manuscript.book.root, roots)), "image/jpeg")
 
 

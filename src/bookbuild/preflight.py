@@ -42,6 +42,8 @@ def preflight(pdf_path: Path, target: str | None = None) -> PreflightResult:
     report = Report()
     with _open(pdf_path) as document:
         pages = len(document)
+        if pages == 0:
+            raise book_error(pdf_path, "not-pdf", "the PDF has no pages")
         result.pages = pages
         trim = _box(document[0].get_trimbox())
         result.trim_in = (trim[2] - trim[0]) / 72, (trim[3] - trim[1]) / 72
@@ -200,7 +202,12 @@ def _check_fonts(path: Path, report: Report) -> None:
 
 
 def _check_cover(cover: Path, pages: int, trim_in: tuple[float, float], report: Report) -> None:
-    reader = PdfReader(cover)
+    try:
+        reader = PdfReader(cover)
+        reader.pages[0]
+    except (PdfReadError, IndexError, OSError) as error:
+        report.error(cover, "cover", f"the cover cannot be read as a PDF: {error}")
+        return
     keywords = str((reader.metadata or {}).get("/Keywords", ""))
     match = re.search(r"paper=(\w+)", keywords)
     paper = match.group(1) if match and match.group(1) in printspec.PAPER_INCHES_PER_PAGE else "white"

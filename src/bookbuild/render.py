@@ -106,6 +106,15 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
         path, line = _template_frame(exc, env, name)
         raise book_error(path, "template", f"{exc.message}", line=line,
                          hint="check the variable's name against README.md, 'Templates'") from None
+    except jinja2.TemplateNotFound as exc:
+        path, line = _template_frame(exc, env, name)
+        raise book_error(path, "template", f'no template named "{exc.name}"', line=line,
+                         hint="check the name in {% extends %} or {% include %}") from None
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+        path, line = _template_frame(exc, env, name)
+        if line is None:  # not from a template: a bug of ours, not the book's
+            raise
+        raise book_error(path, "template", f"{type(exc).__name__}: {exc}", line=line) from None
 
 
 def _template_frame(exc: BaseException, env: jinja2.Environment, name: str) -> tuple[str, int | None]:
@@ -152,7 +161,8 @@ class CoverImage:
 
     @property
     def file_name(self) -> str:
-        return "images/cover." + ("png" if self.media_type == "image/png" else "jpg")
+        # Beside the package document, not in images/: a book's own images/cover.jpg stays its own.
+        return "cover-image." + ("png" if self.media_type == "image/png" else "jpg")
 
 
 def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = None) -> str:

@@ -7,6 +7,8 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
+from .diagnostics import BookError, book_error
+
 
 class RefusedResource(FatalURLFetchingError):
     """Raised for a reference outside the book; aborts the layout at once."""
@@ -15,6 +17,10 @@ class RefusedResource(FatalURLFetchingError):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+    def as_book_error(self, book_dir: Path) -> BookError:
+        return book_error(book_dir, "resource-refused", f'the book refers to "{self.url}": {self.reason}',
+                          hint="keep every image, font and stylesheet inside the book folder")
 
 
 class BookFetcher(URLFetcher):

@@ -55,10 +55,11 @@ class Preview:
         except BookError as error:
             if raise_errors:
                 raise
-            self.errors = [str(d) for d in error.diagnostics]
-            for line in self.errors:
-                self.say(line)
-            self.say("the preview keeps the last good version")
+            self._keep_last_good([str(d) for d in error.diagnostics])
+        except Exception as error:  # a file saved half-way, a bug: the preview must go on
+            if raise_errors:
+                raise
+            self._keep_last_good([f"bookbuild: {type(error).__name__}: {error}"])
         else:
             self.errors = []
             for warning in warnings:
@@ -72,6 +73,12 @@ class Preview:
         with self.changed:
             self.version += 1
             self.changed.notify_all()
+
+    def _keep_last_good(self, errors: list[str]) -> None:
+        self.errors = errors
+        for line in errors:
+            self.say(line)
+        self.say("the preview keeps the last good version")
 
     def page(self, name: str) -> bytes | None:
         content = self.pages.get(name)
@@ -132,10 +139,11 @@ def make_handler(preview: Preview, stopping: threading.Event) -> type[http.serve
                 return preview.fonts_css() + preview.pages[path], "text/css"
             if path in preview.pages:
                 return preview.page(path), "application/xhtml+xml"
-            if path.startswith("images/"):
-                file = (preview.book_dir / path).resolve()
-                if file.is_file() and file.is_relative_to(preview.book_dir.resolve()):
-                    return file.read_bytes(), _type(file.name)
+            # Anything else the pages refer to (images) comes from the book folder, never outside.
+            file = (preview.book_dir / path).resolve()
+            if file.is_file() and file.is_relative_to(preview.book_dir.resolve()) \
+                    and not any(part.startswith(".") for part in Path(path).parts):
+                return file.read_bytes(), _type(file.name)
             return None, ""
 
         def events(self) -> None:

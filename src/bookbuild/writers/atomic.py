@@ -42,6 +42,8 @@ class Staging:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.staged: list[tuple[Path, Path]] = []
+        # The folders this build may create, deepest first: a failed build removes them again.
+        self.new_dirs = [d for d in (out_dir, *out_dir.parents) if not d.exists()]
 
     def path_for(self, target: Path) -> Path:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,3 +63,6 @@ class Staging:
         for temp, _target in self.staged:
             temp.unlink(missing_ok=True)
         self.staged.clear()
+        for folder in self.new_dirs:  # a failed first build leaves no empty folder either
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()

@@ -12,14 +12,17 @@ import pypdfium2
 from PIL import Image
 from weasyprint import HTML
 
-from ..sandbox import BookFetcher
+from ..sandbox import BookFetcher, RefusedResource
 
 COVER_SIZE = (1600, 2560)  # pixels: the 1:1.6 ratio stores recommend
 
 
 def cover_pdf(html: str, base_dir: Path, roots: tuple[Path, ...]) -> bytes:
-    return HTML(string=html, base_url=base_dir.as_uri() + "/",
-                url_fetcher=BookFetcher(roots)).write_pdf()
+    try:
+        return HTML(string=html, base_url=base_dir.as_uri() + "/",
+                    url_fetcher=BookFetcher(roots)).write_pdf()
+    except RefusedResource as refused:
+        raise refused.as_book_error(base_dir) from None
 
 
 def write_print_cover(html: str, base_dir: Path, roots: tuple[Path, ...], target: Path) -> None:

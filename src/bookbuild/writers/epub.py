@@ -17,6 +17,7 @@ from ebooklib import epub
 from ..model import EpubPackage, TocEntry
 
 OPF_PATH = "EPUB/content.opf"
+ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
 
 
 def write_epub(package: EpubPackage, target: Path, timestamp: dt.datetime) -> None:
@@ -87,7 +88,9 @@ def _ncx_entry(entry: TocEntry, uid: str) -> epub.Link | tuple[epub.Section, lis
 
 def finalize(data: bytes, language: str, timestamp: dt.datetime) -> bytes:
     """Re-pack the archive reproducibly and patch what ebooklib cannot write."""
-    date_time = timestamp.astimezone(dt.UTC).timetuple()[:6]
+    # Zip cannot store dates before 1980: a book dated earlier gets 1980-01-01 in its entries
+    # (its dcterms:modified keeps the real date).
+    date_time = max(timestamp.astimezone(dt.UTC), ZIP_EPOCH).timetuple()[:6]
     source = zipfile.ZipFile(io.BytesIO(data))
     names = sorted(n for n in source.namelist() if n != "mimetype")
     out = io.BytesIO()

@@ -10,7 +10,7 @@ import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 
-from ..diagnostics import Diagnostic, book_error, display_path
+from ..diagnostics import Diagnostic, display_path
 from ..model import PdfOptions, PrintDocument
 from ..printspec import band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
@@ -41,15 +41,13 @@ def layout(document: PrintDocument, band: int) -> tuple[Document, tuple[Diagnost
                             url_fetcher=fetcher).render(
                 stylesheets=[CSS(string=document.page_css[band], url_fetcher=fetcher)])
         except RefusedResource as refused:
-            raise book_error(document.base_dir, "resource-refused",
-                             f'the book refers to "{refused.url}": {refused.reason}',
-                             hint="keep every image, font and stylesheet inside the book folder") from None
+            raise refused.as_book_error(document.base_dir) from None
     return rendered, tuple(css.diagnostics)
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None) -> PdfResult:
     rendered, warnings, layouts, band = layout_in_band(document, previous_pages)
-    pad_to_even(rendered)
+    pad_to_even(rendered, document.page_css[band])
     first_body_page = body_start(rendered)
     options = write_options(document.options)
     def finish(document: Document, pdf: pydyf.PDF) -> None:
@@ -103,18 +101,12 @@ def even(pages: int) -> int:
     return pages + pages % 2
 
 
-def pad_to_even(rendered: Document) -> None:
-    """Printers bind sheets: an odd page count gets a blank last page."""
+def pad_to_even(rendered: Document, page_css: str) -> None:
+    """Printers bind sheets: an odd page count gets a blank last page, of the same geometry."""
     if len(rendered.pages) % 2:
-        blank = next((page for page in rendered.pages if _is_blank(page)), None)
-        if blank is None:
-            raise RuntimeError("no blank page to pad an odd page count with")
-        rendered.pages.append(blank)
-
-
-def _is_blank(page: object) -> bool:
-    # A page WeasyPrint made blank for a recto break carries no content and no margin boxes.
-    return bool(page._page_box.page_type.blank)  # type: ignore[attr-defined]
+        blank = HTML(string="<!DOCTYPE html><title>blank</title>").render(
+            stylesheets=[CSS(string=page_css)])
+        rendered.pages.append(blank.pages[0])
 
 
 def body_start(rendered: Document) -> int:
