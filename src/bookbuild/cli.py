@@ -183,7 +183,8 @@ def run_build(args: argparse.Namespace) -> int:
     print_diagnostics(result.warnings)
     if not args.quiet:
         for output in result.outputs:
-            pages = f"  {output.pages} pages" if output.pages is not None else ""
+            pages = "" if output.pages is None else \
+                f"  {output.pages} page{'s' if output.pages != 1 else ''}"
             print(f"{output.path}  {_human_size(output.bytes)}{pages}  {output.seconds:.1f} s")
     return EXIT_OK
 
