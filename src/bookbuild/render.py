@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from . import __version__, printspec
 from .diagnostics import book_error, display_path
@@ -72,6 +73,16 @@ def credit_lines(person: Contributor) -> tuple[str, str]:
     return "", text
 
 
+def no_widow(text: str) -> markupsafe.Markup | str:
+    """Tie a title's last two words together, so that no line holds a single word. Takes plain
+    text (escaped here) or markup (a Markup, kept)."""
+    markup = text if isinstance(text, markupsafe.Markup) else markupsafe.escape(text)
+    head, space, tail = str(markup).rpartition(" ")
+    if not space or head.count("<") > head.count(">"):  # one word, or the space is inside a tag
+        return markup
+    return markupsafe.Markup(f"{head}\u00a0{tail}")
+
+
 def edition_label(edition: int) -> str:
     return f"{ORDINALS[edition - 1]} edition" if edition <= len(ORDINALS) else f"Edition {edition}"
 
@@ -92,6 +103,7 @@ def environment(book: Book) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(credit=credit, credit_lines=credit_lines, version=__version__)
+    env.filters["no_widow"] = no_widow
     return env
 
 
