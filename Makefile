@@ -21,8 +21,8 @@ book: setup
 	$(BIN)/bookbuild build book --out build
 
 test: setup ace
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
