@@ -27,6 +27,20 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def add_command(commands: argparse._SubParsersAction, name: str, **kwargs: str
+                ) -> argparse.ArgumentParser:
+    """A subcommand; every one accepts --debug after its name too."""
+    command = commands.add_parser(name, **kwargs)
+    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks of internal failures")
+    return command
+
+
+def add_book_dir(command: argparse.ArgumentParser) -> None:
+    command.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
+                         help="the folder holding book.toml (default: book)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bookbuild",
@@ -37,10 +51,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal failures")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    build = commands.add_parser("build", help="build the EPUB and the PDF",
+    build = add_command(commands, "build", help="build the EPUB and the PDF",
                                 description="Build BOOK_DIR into OUT/<slug>.epub and OUT/<slug>.pdf.")
-    build.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
-                       help="the folder holding book.toml (default: book)")
+    add_book_dir(build)
     build.add_argument("--out", default="build", metavar="DIR",
                        help="output folder, relative to the current folder (default: build)")
     build.add_argument("--format", choices=("epub", "pdf", "all"), default="all",
@@ -53,53 +66,41 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true",
                        help="build even when nothing has changed since the last build")
-    build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks of internal failures")
 
-    new = commands.add_parser("new", help="start a new book in a new folder",
+    new = add_command(commands, "new", help="start a new book in a new folder",
                               description="Create DIR with a book.toml (every key explained), a "
                                           "preface, two chapters and an images/ folder.")
     new.add_argument("folder", metavar="DIR", help="the new book's folder (new or empty)")
     new.add_argument("--title", help="the book's title (default: from the folder's name)")
-    new.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                     help="show tracebacks of internal failures")
 
-    serve = commands.add_parser(
+    serve = add_command(commands,
         "serve", help="a live preview of the book in a browser",
         description="Serve a live HTML preview (the EPUB's templates and styles, the contents "
                     "beside each chapter) and rebuild it whenever a source changes; open pages "
                     "reload by themselves. Ctrl-C stops it.")
-    serve.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
-                       help="the folder holding book.toml (default: book)")
+    add_book_dir(serve)
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="interface to listen on (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks of internal failures")
 
-    differ = commands.add_parser(
+    differ = add_command(commands,
         "diff", help="what changed between two builds or two book folders",
         description="Compare two EPUBs (or two book folders) chapter by chapter: paragraphs "
                     "added, removed and changed (word diff: [-old-]{+new+}), notes renumbered. "
                     "Exit 0 when identical, 1 when they differ, 2 when an input is unusable.")
     differ.add_argument("old", metavar="OLD", help="the earlier EPUB or book folder")
     differ.add_argument("new", metavar="NEW", help="the later EPUB or book folder")
-    differ.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks of internal failures")
 
-    check = commands.add_parser(
+    check = add_command(commands,
         "check", help="check a book: inputs, EPUBCheck, DAISY Ace, print preflight",
         description="Run every input check, then build into a scratch folder and run EPUBCheck, "
                     "DAISY Ace and (when the manifest names a print target) the preflight. Writes "
                     "nothing in build/. Exit 0 clean, 1 findings, 2 unusable input.")
-    check.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
-                       help="the folder holding book.toml (default: book)")
+    add_book_dir(check)
     check.add_argument("--strict", action="store_true", help="warnings count as findings")
     check.add_argument("--target", choices=PRINT_TARGETS, help="preflight for this service")
-    check.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show tracebacks of internal failures")
 
-    preflight = commands.add_parser(
+    preflight = add_command(commands,
         "preflight", help="check a built PDF as a print-on-demand service would",
         description="Check an interior PDF (and the <name>-cover.pdf beside it): trim size, page "
                     "count and parity, embedded fonts, margins against the gutter band, image "
@@ -107,8 +108,6 @@ def make_parser() -> argparse.ArgumentParser:
     preflight.add_argument("pdf", metavar="PDF", help="the interior PDF, e.g. build/<slug>.pdf")
     preflight.add_argument("--target", choices=PRINT_TARGETS,
                            help="also apply this service's own limits (kdp: trims, 24-828 pages)")
-    preflight.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                           help="show tracebacks of internal failures")
     return parser
 
 
