@@ -82,14 +82,15 @@ def test_internal_failure_is_one_line_exit_3_and_traceback_with_debug(tmp_path: 
         "from bookbuild.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
-    plain = subprocess.run([sys.executable, "-c", crash, "build", str(SAMPLE)],
+    out = str(tmp_path / "out")  # an empty folder: the no-op cache cannot answer for the build
+    plain = subprocess.run([sys.executable, "-c", crash, "build", str(SAMPLE), "--out", out],
                            capture_output=True, text=True, check=False)
     assert plain.returncode == 3
     assert plain.stderr.splitlines() == [
         "bookbuild: internal error: RuntimeError: the layout engine fell over "
         "(run with --debug for details)"
     ]
-    debug = subprocess.run([sys.executable, "-c", crash, "build", str(SAMPLE), "--debug"],
+    debug = subprocess.run([sys.executable, "-c", crash, "build", str(SAMPLE), "--out", out, "--debug"],
                            capture_output=True, text=True, check=False)
     assert debug.returncode == 3 and "Traceback" in debug.stderr
 
