@@ -131,7 +131,9 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
     staging = Staging(out_dir)
     pdf_job: Job | None = None
     try:
-        # Templates first: an error in one stops the build before anything is laid out.
+        # The print templates first. The PDF is then laid out in its own process while the EPUB
+        # is made here; any failure (an EPUB template included) cancels it, and the staging
+        # leaves every earlier output as it was.
         document = render_print(manuscript, fonts, iso(timestamp))
         roots = allowed_roots(document)
         front_cover_html = render_cover_html(manuscript, iso(timestamp))
