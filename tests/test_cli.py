@@ -104,3 +104,17 @@ def test_out_below_a_regular_file_is_refused(tmp_path: Path) -> None:
         f"{blocker / 'out'}: error[output]: cannot write here: {blocker} is a file "
         "(choose another --out folder)"
     )
+
+
+def test_strict_counts_the_layouts_own_warnings(tmp_path: Path) -> None:
+    """A 12-page book for KDP: the layout warns that KDP prints at least 24 pages."""
+    out = tmp_path / "out"
+    relaxed = run_bookbuild("build", BOOKS / "features", "--out", out, "--format", "pdf", "--target", "kdp")
+    assert relaxed.returncode == 0
+    assert "warning[page-count]: the PDF has 12 pages; KDP prints at least 24" in relaxed.stderr
+    before = tree_hashes(out)
+    strict = run_bookbuild("build", BOOKS / "features", "--out", out, "--format", "pdf", "--target", "kdp",
+                           "--strict", "--no-cache")
+    assert strict.returncode == 2
+    assert "error[page-count]: the PDF has 12 pages; KDP prints at least 24" in strict.stderr
+    assert tree_hashes(out) == before

@@ -158,6 +158,8 @@ def test_edition_history_is_validated(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"{manifest}:2: error[manifest]: edition = 3, but the last [[editions]] entry is number 1 "
         "(remove edition, or make them agree)",
+        f"{manifest}:7: error[manifest]: date = 2025-03-14, but the last [[editions]] entry is dated "
+        "2027-03-01 (remove date, or make them agree)",
         f"{manifest}:29: error[manifest]: edition 1 follows edition 1: list the editions oldest first",
     ]
 
@@ -186,3 +188,23 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     assert result.stderr == (f"{tmp_path}: error[new]: the folder is not empty; bookbuild new writes "
                              "only into a new or empty folder (choose another name)\n")
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_book_date_must_agree_with_the_last_edition(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    manifest = book / "book.toml"
+    manifest.write_text(manifest.read_text() + SECOND_EDITION)
+    result = run_bookbuild("build", book, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr == (f"{manifest}:6: error[manifest]: date = 2025-03-14, but the last "
+                             "[[editions]] entry is dated 2027-03-01 (remove date, or make them agree)\n")
+
+
+def test_new_keeps_any_title_valid_toml(tmp_path: Path) -> None:
+    folder = tmp_path / "odd"
+    title = 'A "Quoted" Title \\ with a backslash'
+    assert run_bookbuild("new", folder, "--title", title).returncode == 0
+    import tomllib
+
+    assert tomllib.loads((folder / "book.toml").read_text())["book"]["title"] == title

@@ -175,8 +175,12 @@ def run_build(args: argparse.Namespace) -> int:
     from .pipeline import build, remember_outputs
 
     progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
-    result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
-                   pdf_overrides=overrides)
+    try:
+        result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
+                       pdf_overrides=overrides)
+    finally:
+        if progress is not None:
+            progress("")  # the problems that follow start on a clean line
     if key is not None:
         remember_outputs(key, out_dir, result)
     print_diagnostics(result.warnings)
@@ -241,10 +245,6 @@ def run_serve(args: argparse.Namespace) -> int:
         serve(Path(args.book_dir), args.host, args.port, say)
     except KeyboardInterrupt:
         print("stopped")
-    except OSError as error:
-        raise BookError(Diagnostic(f"{args.host}:{args.port}", None, None, "error", "serve",
-                                   f"cannot listen there: {error.strerror or error}",
-                                   "choose another --port")) from None
     return EXIT_OK
 
 

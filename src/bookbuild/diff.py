@@ -78,9 +78,13 @@ def _read_epub(path: Path) -> EditionText:
                          hint="give two EPUB files or two book folders") from None
     base = opf_path.rpartition("/")[0]
     items = {i.get("id"): i.get("href") for i in opf.xpath("//*[local-name()='item']")}
-    metadata = {etree.QName(e).localname: (e.text or "").strip()
-                for e in opf.xpath("//*[local-name()='metadata']/*") if etree.QName(e).namespace
-                and "purl.org/dc" in etree.QName(e).namespace}
+    metadata: dict[str, str] = {}
+    for element in opf.xpath("//*[local-name()='metadata']/*"):
+        name = etree.QName(element)
+        if name.namespace and "purl.org/dc" in name.namespace:  # title and subtitle, all creators
+            value = (element.text or "").strip()
+            metadata[name.localname] = f"{metadata[name.localname]}; {value}" \
+                if name.localname in metadata else value
     chapters: list[ChapterText] = []
     notes_doc = None
     for ref in opf.xpath("//*[local-name()='itemref']/@idref"):
@@ -108,7 +112,7 @@ def _attach_notes(chapters: list[ChapterText], notes_doc: etree._Element) -> Non
         heading = group.find(f"{XHTML}h2")
         if heading is None or _text(heading) not in by_title:
             continue
-        for item in group.iter(f"{XHTML}li"):
+        for item in group.findall(f"{XHTML}ol/{XHTML}li"):  # a list inside a note is not a note
             for back in item.xpath(".//*[@role='doc-backlink']"):
                 back.getparent().remove(back)
             by_title[_text(heading)].notes.append(_text(item))

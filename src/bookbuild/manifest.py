@@ -451,10 +451,17 @@ def _editions(v: _Validator, entries: list[Any], book: dict[str, Any]) -> tuple[
         if len(editions) > 1 and editions[-1].number <= editions[-2].number:
             v.error(f"editions[{i}].number", f"edition {editions[-1].number} follows edition "
                     f"{editions[-2].number}: list the editions oldest first")
+    if editions and "date" in book and _iso(book["date"]) != editions[-1].date:
+        v.error("book.date", f"date = {_iso(book['date'])}, but the last [[editions]] entry is dated "
+                f"{editions[-1].date}", hint="remove date, or make them agree")
     if editions and "edition" in book and book["edition"] != editions[-1].number:
         v.error("book.edition", f"edition = {book['edition']}, but the last [[editions]] entry is "
                 f"number {editions[-1].number}", hint="remove edition, or make them agree")
     return tuple(editions)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def new_book(folder: Path, title: str | None = None) -> list[Path]:
     today = dt.date.today()
     manifest = jinja2.Template((STARTER / "book.toml.j2").read_text(encoding="utf-8"),
                                keep_trailing_newline=True).render(
-        title=title.replace('"', '\\"'), slug=slugify(title), uuid=uuid.uuid4(),
+        title=json.dumps(title, ensure_ascii=False)[1:-1], slug=slugify(title), uuid=uuid.uuid4(),
         date=today.isoformat(), year=today.year)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "images").mkdir()

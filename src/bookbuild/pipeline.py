@@ -161,10 +161,12 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             cover_target = out_dir / f"{slug}-cover.pdf"
             staged = staging.path_for(cover_target)
             wrap_html = render_cover_html(manuscript, iso(timestamp), pages=pdf.pages)
-            write_print_cover(wrap_html, manuscript.book.root, roots, staged)
+            write_print_cover(wrap_html, manuscript.book.root, roots, staged,
+                              full_fonts=manuscript.book.pdf.target is not None)
             result.outputs.append(Output(cover_target, "cover", staged.stat().st_size,
                                          time.perf_counter() - started, 1))
-        say("")
+        if strict and result.warnings:  # the layout's own warnings (CSS, page count) count too
+            raise BookError([_as_error(d) for d in result.warnings])
         staging.commit()
     except BaseException:
         if pdf_job is not None:

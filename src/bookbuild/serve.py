@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 
-from .diagnostics import BookError, display_path
+from .diagnostics import BookError, Diagnostic, display_path
 from .pipeline import iso, prepare
 from .render import CoverImage, environment, render_epub, render_template
 from .resources import TEMPLATES_DIR, FontSet, book_fonts
@@ -183,7 +183,12 @@ def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> N
     preview = Preview(book_dir, say)
     preview.rebuild(raise_errors=True)  # a book broken from the start is bad input: exit 2
     stopping = threading.Event()
-    server = http.server.ThreadingHTTPServer((host, port), make_handler(preview, stopping))
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), make_handler(preview, stopping))
+    except OSError as error:
+        raise BookError(Diagnostic(f"{host}:{port}", None, None, "error", "serve",
+                                   f"cannot listen there: {error.strerror or error}",
+                                   "choose another --port")) from None
     server.daemon_threads = True
     address = f"http://{host}:{server.server_address[1]}/"
     say(f"serving {preview.title} at {address}  (Ctrl-C to stop)")

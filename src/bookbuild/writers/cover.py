@@ -17,16 +17,18 @@ from ..sandbox import BookFetcher, RefusedResource
 COVER_SIZE = (1600, 2560)  # pixels: the 1:1.6 ratio stores recommend
 
 
-def cover_pdf(html: str, base_dir: Path, roots: tuple[Path, ...]) -> bytes:
+def cover_pdf(html: str, base_dir: Path, roots: tuple[Path, ...], full_fonts: bool = False) -> bytes:
     try:
         return HTML(string=html, base_url=base_dir.as_uri() + "/",
-                    url_fetcher=BookFetcher(roots)).write_pdf()
+                    url_fetcher=BookFetcher(roots)).write_pdf(full_fonts=full_fonts)
     except RefusedResource as refused:
         raise refused.as_book_error(base_dir) from None
 
 
-def write_print_cover(html: str, base_dir: Path, roots: tuple[Path, ...], target: Path) -> None:
-    target.write_bytes(cover_pdf(html, base_dir, roots))
+def write_print_cover(html: str, base_dir: Path, roots: tuple[Path, ...], target: Path,
+                      full_fonts: bool = False) -> None:
+    """The print wrap; a print target's whole fonts, as in the interior."""
+    target.write_bytes(cover_pdf(html, base_dir, roots, full_fonts))
 
 
 def rasterize(pdf: bytes, size: tuple[int, int] = COVER_SIZE) -> bytes:

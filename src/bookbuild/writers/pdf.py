@@ -104,9 +104,11 @@ def even(pages: int) -> int:
 def pad_to_even(rendered: Document, page_css: str) -> None:
     """Printers bind sheets: an odd page count gets a blank last page, of the same geometry."""
     if len(rendered.pages) % 2:
-        blank = HTML(string="<!DOCTYPE html><title>blank</title>").render(
-            stylesheets=[CSS(string=page_css)])
-        rendered.pages.append(blank.pages[0])
+        # Its own document's second page: a left-hand page, as the last page of a book is
+        # (its bleed, if any, on the outside edge).
+        blank = HTML(string='<!DOCTYPE html><title>blank</title><div style="break-before: left"></div>'
+                     ).render(stylesheets=[CSS(string=page_css)])
+        rendered.pages.append(blank.pages[-1])
 
 
 def body_start(rendered: Document) -> int:
