@@ -152,7 +152,6 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
                                          time.perf_counter() - started))
         if pdf_job is not None:
             pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
-            result.warnings.extend(pdf.warnings)
             result.warnings.extend(page_count_warnings(document, pdf.pages, pdf_target))
             result.outputs.append(Output(pdf_target, "pdf", pdf.path.stat().st_size,
                                          time.perf_counter() - pdf_job.started, pdf.pages))
@@ -165,7 +164,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
                               full_fonts=manuscript.book.pdf.target is not None)
             result.outputs.append(Output(cover_target, "cover", staged.stat().st_size,
                                          time.perf_counter() - started, 1))
-        if strict and result.warnings:  # the layout's own warnings (CSS, page count) count too
+        if strict and result.warnings:  # the layout's own warnings (page count) count too
             raise BookError([_as_error(d) for d in result.warnings])
         staging.commit()
     except BaseException:

@@ -3,11 +3,11 @@ WeasyPrint would ignore, each with the stylesheet's file, line and column."""
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 
 from .diagnostics import Report
+from .weasylog import captured
 
 _URL = re.compile(r"""(?:url\(\s*|@import\s+)(['"]?)([^'")\s]+)\1""", re.I)
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^(https?|ftp):", re.I)
@@ -41,30 +41,15 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record.getMessage())
-
-
 def _weasyprint_warnings(text: str) -> list[tuple[int | None, int | None, str]]:
     """Parse the stylesheet as WeasyPrint will, and keep what it says it ignores."""
     from weasyprint import CSS
 
-    logger = logging.getLogger("weasyprint")
-    handler = _Collect()
-    saved = logger.handlers[:], logger.propagate
-    logger.handlers, logger.propagate = [handler], False
-    try:
+    with captured() as messages:
         # Nothing is fetched: URLs were checked above, and this parse resolves none.
         CSS(string=text, url_fetcher=_refuse)
-    finally:
-        logger.handlers, logger.propagate = saved
     found = []
-    for message in handler.records:
+    for message in messages:
         where = _AT.search(message)
         line, col = (int(where.group(1)), int(where.group(2))) if where else (None, None)
         clean = _AT.sub("", message).replace(" ,", ",").strip(" .,")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +9,11 @@ import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 
-from ..diagnostics import Diagnostic, display_path
 from ..model import PdfOptions, PrintDocument
-from ..printspec import band_index
+from ..printspec import GUTTER_BANDS, band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
 from ..sandbox import BookFetcher, RefusedResource
+from ..weasylog import captured
 
 BODY_ANCHOR = "body-matter"
 
@@ -23,7 +22,6 @@ BODY_ANCHOR = "body-matter"
 class PdfResult:
     path: Path
     pages: int
-    warnings: tuple[Diagnostic, ...]
     layouts: int  # how many times the book was laid out (1 when the gutter band was predicted)
     band: int  # the gutter band the margins were set for
 
@@ -33,20 +31,22 @@ def allowed_roots(document: PrintDocument) -> tuple[Path, ...]:
     return (document.base_dir, styles_dir(), TEMPLATES_DIR, *fonts)
 
 
-def layout(document: PrintDocument, band: int) -> tuple[Document, tuple[Diagnostic, ...]]:
+def layout(document: PrintDocument, band: int) -> Document:
     fetcher = BookFetcher(allowed_roots(document))
-    with _CssWarnings(document) as css:
+    # The book's stylesheets were checked, with their lines, when it was loaded; what WeasyPrint
+    # says now about the whole document has no file to point at, so it stays off the terminal.
+    with captured():
         try:
             rendered = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
                             url_fetcher=fetcher).render(
                 stylesheets=[CSS(string=document.page_css[band], url_fetcher=fetcher)])
         except RefusedResource as refused:
             raise refused.as_book_error(document.base_dir) from None
-    return rendered, tuple(css.diagnostics)
+    return rendered
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None) -> PdfResult:
-    rendered, warnings, layouts, band = layout_in_band(document, previous_pages)
+    rendered, layouts, band = layout_in_band(document, previous_pages)
     pad_to_even(rendered, document.page_css[band])
     first_body_page = body_start(rendered)
     options = write_options(document.options)
@@ -57,7 +57,7 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None 
 
     with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
         rendered.write_pdf(handle, finisher=finish, **options)
-    return PdfResult(target, len(rendered.pages), warnings, layouts, band)
+    return PdfResult(target, len(rendered.pages), layouts, band)
 
 
 def write_options(options: PdfOptions) -> dict[str, object]:
@@ -70,31 +70,25 @@ def write_options(options: PdfOptions) -> dict[str, object]:
 
 
 def layout_in_band(document: PrintDocument, previous_pages: int | None
-                   ) -> tuple[Document, tuple[Diagnostic, ...], int, int]:
+                   ) -> tuple[Document, int, int]:
     """Lay out with the gutter for the predicted page count; again only if the guess was wrong.
 
     A layout is valid when its gutter is at least the minimum for the pages it produced. A wider
     gutter than needed is tried narrower once; if that pushes the book into a bigger band, the
-    wider (valid) layout stands.
+    wider (valid) layout stands. Returns the layout, how many were made, and its band.
     """
     band = band_index(previous_pages or document.estimated_pages)
-    valid: tuple[Document, tuple[Diagnostic, ...], int] | None = None
-    layouts = 0
-    while True:
-        rendered, warnings = layout(document, band)
-        layouts += 1
+    valid: tuple[Document, int] | None = None
+    for layouts in range(1, len(GUTTER_BANDS) + 2):
+        rendered = layout(document, band)
         needed = band_index(even(len(rendered.pages)))
         if needed <= band:
-            valid = (rendered, warnings, band)
-        if needed == band or (needed > band and valid is not None and valid[2] > band):
-            break
-        if needed < band and valid is not None and valid[2] == band and layouts > 1:
+            valid = (rendered, band)
+        if needed == band or (valid is not None and (needed > band or layouts > 1)):
             break
         band = needed
-        if layouts >= 4:
-            break
-    assert valid is not None
-    return valid[0], valid[1], layouts, valid[2]
+    assert valid is not None, "every band was tried"
+    return valid[0], layouts, valid[1]
 
 
 def even(pages: int) -> int:
@@ -151,42 +145,3 @@ def complete_to_unicode(document: Document, pdf: pydyf.PDF) -> None:
                 batch = extra[start:start + 100]
                 stream.stream[end:end] = [f"{len(batch)} beginbfchar".encode(), *batch, b"endbfchar"]
                 end += len(batch) + 2
-
-
-class _CssWarnings(logging.Handler):
-    """WeasyPrint's CSS warnings about the book's own stylesheets become diagnostics."""
-
-    def __init__(self, document: PrintDocument):
-        super().__init__(level=logging.WARNING)
-        self.document = document
-        self.diagnostics: list[Diagnostic] = []
-        self.logger = logging.getLogger("weasyprint")
-
-    def __enter__(self) -> _CssWarnings:
-        self.saved = (self.logger.handlers[:], self.logger.propagate)
-        self.logger.handlers = [self]
-        self.logger.propagate = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.logger.handlers, self.logger.propagate = self.saved
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        for sheet in self.document.stylesheets[1:]:  # ours first: only the book's are reported
-            if sheet.as_uri() in message or str(sheet) in message:
-                line = _line_of(message)
-                self.diagnostics.append(Diagnostic(display_path(sheet), line, None, "warning",
-                                                   "css", _css_message(message)))
-                return
-
-
-def _line_of(message: str) -> int | None:
-    import re
-
-    match = re.search(r"at (\d+):(\d+)", message)
-    return int(match.group(1)) if match else None
-
-
-def _css_message(message: str) -> str:
-    return message.split(" at ")[0] if " at " in message else message
