@@ -72,7 +72,8 @@ kind = "chapterr"
         'BOOK/book.toml:3: error[manifest]: "book.edition" must be a whole number, not a string',
         'BOOK/book.toml:1: error[manifest]: book is missing the required key "title"',
         'BOOK/book.toml:8: error[manifest]: "contents[0].kind": unknown kind "chapterr" (use one of '
-        "foreword, preface, introduction, prologue, chapter, epilogue, afterword, conclusion, appendix)",
+        "dedication, epigraph, foreword, preface, acknowledgments, introduction, prologue, part, "
+        "chapter, epilogue, afterword, conclusion, appendix, about-the-author)",
     ]
 
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from .diagnostics import Report
 from .manifest import Manifest, read_manifest, slugify
-from .model import Book, Section
+from .model import PART_MEMBERS, SECTION_KINDS, Book, Section
 from .stylesheets import check_stylesheet
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
@@ -80,6 +80,8 @@ def resolve_inside(root: Path, name: str, referrer: Path, report: Report,
 def _sections(book_dir: Path, manifest: Manifest, report: Report) -> tuple[Section, ...]:
     sections: list[Section] = []
     ids: set[str] = set()
+    in_body = False  # a front kind after the body has begun is back matter, where it stands
+    part: str | None = None
     for entry in manifest.contents:
         path = resolve_inside(book_dir, entry.file, manifest.path, report, entry.line)
         if path is None:
@@ -87,12 +89,21 @@ def _sections(book_dir: Path, manifest: Manifest, report: Report) -> tuple[Secti
         source = read_source(path, report)
         if source is None:
             continue
+        kind = SECTION_KINDS[entry.kind]
+        in_body = in_body or not kind.front
+        section_id = _unique_id(Path(entry.file).stem, ids)
+        if entry.kind == "part":
+            part = section_id
+        elif entry.kind not in PART_MEMBERS:
+            part = None
         sections.append(Section(
-            id=_unique_id(Path(entry.file).stem, ids),
+            id=section_id,
             kind=entry.kind,
             path=path,
             source=source,
             title=entry.title,
+            front_matter=not in_body,
+            part=part if entry.kind != "part" else None,
         ))
     return tuple(sections)
 

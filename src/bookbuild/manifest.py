@@ -15,6 +15,7 @@ from typing import Any
 from .diagnostics import Report, book_error
 from .model import SECTION_KINDS, Contributor, Edition, EpubOptions, Metadata, PdfOptions
 from .printspec import PAPER_INCHES_PER_PAGE, TRIM_SIZES
+from .typography import smart_quotes
 
 MANIFEST_NAME = "book.toml"
 
@@ -434,7 +435,7 @@ def _contents(v: _Validator, entries: Any) -> tuple[ContentEntry, ...]:
                     hint=f"it is already entry {seen[name] + 1}")
             continue
         seen[name] = i
-        result.append(ContentEntry(name, entry.get("kind", "chapter"), entry.get("title"), line))
+        result.append(ContentEntry(name, entry.get("kind", "chapter"), _smart(entry.get("title")), line))
     return tuple(result)
 
 
@@ -447,7 +448,7 @@ def _editions(v: _Validator, entries: list[Any], book: dict[str, Any]) -> tuple[
             continue
         date = entry["date"]
         editions.append(Edition(entry["number"], date.isoformat() if isinstance(date, dt.date) else date,
-                                entry["summary"]))
+                                smart_quotes(entry["summary"])))
         if len(editions) > 1 and editions[-1].number <= editions[-2].number:
             v.error(f"editions[{i}].number", f"edition {editions[-1].number} follows edition "
                     f"{editions[-2].number}: list the editions oldest first")
@@ -466,33 +467,34 @@ def _iso(value: Any) -> str:
 
 def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]],
               editions: tuple[Edition, ...] = ()) -> Metadata:
-    title = book.get("title", "")
+    title = smart_quotes(book.get("title", ""))
     date = book.get("date")
     date_text = date.isoformat() if isinstance(date, dt.date) else date
     date_text = date_text or (editions[-1].date if editions else "1970-01-01")
     people = tuple(
         Contributor(
-            name=c["name"],
+            name=smart_quotes(c["name"]),
             role=c.get("role", "aut"),
             file_as=c.get("file_as"),
             uid=f"contributor-{i + 1}",
-            credit=c.get("credit"),
+            credit=_smart(c.get("credit")),
         )
         for i, c in enumerate(contributors)
         if "name" in c
     )
     # Without an identifier, derive a stable one from the title: never a random uuid.
-    identifier = book.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, title)}"
+    raw_title = book.get("title", "")  # the identifier stays what it was before smart quotes
+    identifier = book.get("identifier") or f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, raw_title)}"
     return Metadata(
         title=title,
-        subtitle=book.get("subtitle"),
-        slug=book.get("slug") or slugify(title),
+        subtitle=_smart(book.get("subtitle")),
+        slug=book.get("slug") or slugify(raw_title),
         language=book.get("language", "en"),
         identifier=identifier,
         date=date_text,
-        description=book.get("description"),
-        rights=book.get("rights"),
-        publisher=book.get("publisher"),
+        description=_smart(book.get("description")),
+        rights=_smart(book.get("rights")),
+        publisher=_smart(book.get("publisher")),
         edition=book.get("edition", editions[-1].number if editions else 1),
         editions=editions,
         output_name=book.get("output_name"),
@@ -500,6 +502,10 @@ def _metadata(book: dict[str, Any], contributors: list[dict[str, Any]],
         isbn_print=book.get("isbn_print"),
         contributors=people,
     )
+
+
+def _smart(text: str | None) -> str | None:
+    return smart_quotes(text) if text else text
 
 
 def _pdf_options(pdf: dict[str, Any]) -> PdfOptions:

@@ -12,19 +12,43 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic
 
-# Kinds of section a manifest may name, with the EPUB structural semantics for each.
-SECTION_KINDS: dict[str, str] = {
-    "foreword": "foreword",
-    "preface": "preface",
-    "introduction": "introduction",
-    "prologue": "prologue",
-    "chapter": "chapter",
-    "epilogue": "epilogue",
-    "afterword": "afterword",
-    "conclusion": "conclusion",
-    "appendix": "appendix",
-}
-FRONT_MATTER_KINDS = frozenset({"foreword", "preface"})
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of section is: its EPUB semantics and where it sits in a book."""
+
+    name: str
+    epub_type: str | None  # EPUB structural semantics; None where the vocabularies have none
+    front: bool = False  # front matter when it comes before the body (roman folios in print)
+    titled: bool = True  # False: a page that needs no heading (a dedication, an epigraph)
+    listed: bool = True  # has an entry in the contents, the nav and the PDF outline
+
+    @property
+    def role(self) -> str | None:
+        """The DPUB-ARIA role that matches the epub:type (Ace checks that they agree)."""
+        return f"doc-{self.epub_type}" if self.epub_type else None
+
+
+# Kinds of section a manifest may name, in the order a book usually has them.
+SECTION_KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("dedication", "dedication", front=True, titled=False, listed=False),
+    Kind("epigraph", "epigraph", front=True, titled=False, listed=False),
+    Kind("foreword", "foreword", front=True),
+    Kind("preface", "preface", front=True),
+    Kind("acknowledgments", "acknowledgments", front=True),
+    Kind("introduction", "introduction"),
+    Kind("prologue", "prologue"),
+    Kind("part", "part"),
+    Kind("chapter", "chapter"),
+    Kind("epilogue", "epilogue"),
+    Kind("afterword", "afterword"),
+    Kind("conclusion", "conclusion"),
+    Kind("appendix", "appendix"),
+    Kind("about-the-author", None),
+)}
+# The kinds that a part groups: the chapters after a part nest under it until the next part;
+# any other kind after the last part (an afterword, an appendix) returns to the top level.
+PART_MEMBERS = frozenset({"chapter", "prologue", "epilogue"})
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,12 @@ class Section:
     path: Path
     source: str
     title: str | None = None  # from the manifest; otherwise the file's first heading
+    front_matter: bool = False  # a front kind before the first section of the body
+    part: str | None = None  # the id of the part this section belongs to
+
+    @property
+    def kind_info(self) -> Kind:
+        return SECTION_KINDS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -128,8 +158,10 @@ class Book:
 class Heading:
     level: int
     id: str
-    text: str  # plain text, for the contents and the PDF outline
-    html: str  # inline markup kept (italics in titles)
+    text: str  # plain text without note calls, for the nav, <title>, outline and running heads
+    html: str  # inline markup kept (italics), without note calls or links: for the contents
+    full_html: str = ""  # everything the heading shows in the text, note calls included
+    shown: bool = True  # False: a label only (an untitled dedication's "Dedication")
 
 
 @dataclass(frozen=True)
@@ -165,8 +197,17 @@ class Chapter:
         return self.section.kind
 
     @property
+    def kind_info(self) -> Kind:
+        return self.section.kind_info
+
+    @property
     def is_front_matter(self) -> bool:
-        return self.section.kind in FRONT_MATTER_KINDS
+        return self.section.front_matter
+
+    @property
+    def listed(self) -> bool:
+        """Whether the contents, the nav and the outline name this section."""
+        return self.kind_info.listed and self.title.shown
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,29 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_OPENS_AFTER = " \t\n\u00a0([{\u2014\u2013\u2018\u201c/-"
+
+
+def smart_quotes(text: str) -> str:
+    """What smarty does to the text, for the strings that never pass through Markdown: the
+    titles, names and descriptions of the manifest (dc:title, title page, running heads, cover).
+    Straight quotes become curly ones, "--" and "---" dashes, "..." an ellipsis."""
+    text = text.replace("---", "\u2014").replace("--", "\u2013").replace("...", "\u2026")
+    out: list[str] = []
+    for i, char in enumerate(text):
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        opening = before in _OPENS_AFTER and not after.isspace()
+        if char == '"':
+            out.append("\u201c" if opening else "\u201d")
+        elif char == "'":
+            # 'Tis and '90s are apostrophes; only a quote that opens before a letter opens.
+            out.append("\u2018" if opening and not after.isdigit() else "\u2019")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def refine(text: str) -> str:
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
