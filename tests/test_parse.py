@@ -134,7 +134,7 @@ def test_figure_with_caption_table_and_scene_break() -> None:
     assert figure.find("img").get("alt") == "A map" and figure.find("img").get("title") is None
     assert figure.findtext("figcaption") == "The map."
     assert tree.find("hr").get("class") == "scene-break"
-    assert tree.find("table/tbody/tr/td").text == "1"
+    assert tree.find("div[@class='table']/table/tbody/tr/td").text == "1"
 
 
 def test_html_comments_never_reach_the_output() -> None:
@@ -230,3 +230,74 @@ def test_code_may_show_what_text_may_not() -> None:
 def test_a_tag_over_two_lines_is_still_caught() -> None:
     _, report = parse_section(section('# T\n\n<video controls\n  poster="https://example.org/p.jpg"></video>\n'))
     assert [(d.code, d.line) for d in report.errors] == [("html-remote", 4)]
+
+
+def test_a_note_call_in_the_title_is_numbered_first_and_kept_out_of_its_names() -> None:
+    chapter, _ = parse_section(section("# The *Factory* System[^a]\n\nText.[^b]\n\n[^a]: A.\n[^b]: B.\n"))
+    assert chapter is not None
+    assert chapter.title.text == "The Factory System"
+    assert chapter.title.html == "The <em>Factory</em> System"
+    assert 'href="#ch-note-1"' in chapter.title.full_html
+    assert [note.ref_ids for note in chapter.notes] == [("ch-noteref-1",), ("ch-noteref-2",)]
+
+
+def test_notes_are_numbered_in_reading_order_whatever_the_nesting() -> None:
+    source = ("# T\n\nFirst.[^x]\n\n> Quoted.[^q]\n>\n> - listed[^l]\n\nLast.[^z]\n\n"
+              "[^z]: Z.\n[^l]: L.\n[^q]: Q.\n[^x]: X.\n")
+    chapter, _ = parse_section(section(source))
+    assert chapter is not None
+    assert [note.html for note in chapter.notes] == ["<p>X.</p>", "<p>Q.</p>", "<p>L.</p>", "<p>Z.</p>"]
+    calls = [a.text for a in body(source).iter("a")]
+    assert calls == ["1", "2", "3", "4"]
+
+
+def test_links_in_titles_leave_plain_names() -> None:
+    chapter, _ = parse_section(section("# T\n\n## The Report [A1](#a1)\n\n## A1 {#a1}\n"))
+    assert chapter is not None
+    assert chapter.headings[0].text == "The Report A1"
+    assert chapter.headings[0].html == "The Report A1"
+    assert "<a " in chapter.headings[0].full_html
+
+
+@pytest.mark.parametrize(("source", "classes"), [
+    ("one,  \n two,  \n  three", ["line", "line", "line i1"]),  # a converter's separator space
+    ("one,  \ntwo,  \n  three", ["line", "line", "line i1"]),  # a writer's own spaces
+    ("> one,  \n>  two,  \n>      *three*", ["line", "line", "line i2"]),  # in a quote, before markup
+    ("- one,  \n\n  two,  \n     three", ["line", "line i1"]),  # past a list item's own column
+])
+def test_verse_lines_and_indents(source: str, classes: list[str]) -> None:
+    spans = body(f"# T\n\n{source}\n").xpath("//p[@class='verse']/span")
+    assert [span.get("class") for span in spans] == classes
+    assert "\ue000" not in etree.tostring(spans[-1], encoding="unicode")
+
+
+def test_leading_block_quotes_are_the_chapters_epigraph() -> None:
+    root = body("# T\n\n> An epigraph.\n\nText.\n\n> A quotation.\n")
+    quotes = root.findall("blockquote")
+    assert [q.get("role") for q in quotes] == ["doc-epigraph", None]
+
+
+def test_untitled_kinds_need_no_heading_but_get_a_label() -> None:
+    dedication = Section(id="ded", kind="dedication", path=Path("/b/ded.md"), source="To my mother.\n")
+    chapter, report = parse_section(dedication)
+    assert chapter is not None and not report.errors
+    assert (chapter.title.text, chapter.title.shown, chapter.listed) == ("Dedication", False, False)
+
+
+def test_empty_header_cells_and_figures_in_tables() -> None:
+    root = body("# T\n\n| | 1841 |\n|---|---|\n| Leeds | 53,000 |\n")
+    assert [cell.tag for cell in root.find(".//thead/tr")] == ["td", "th"]
+    assert root.find(".//tbody/tr/td[2]").get("class") == "num"
+    assert root.find("div").get("class") == "table"
+
+
+def test_links_to_other_markdown_files_follow_them(tmp_path: Path) -> None:
+    one = section("# One\n\nSee [two](two.md) and [its part](two.md#part).\n", "one.md")
+    two = section("# Two\n\n## Part\n", "two.md")
+    manuscript, _ = parse_book(book(one, two))
+    assert 'href="#two"' in manuscript.chapters[0].body_html
+    assert 'href="#part"' in manuscript.chapters[0].body_html
+    missing = section("# One\n\nSee [three](three.md).\n", "one.md")
+    with pytest.raises(BookError) as failure:
+        parse_book(book(missing))
+    assert [(d.code, d.line, d.col) for d in failure.value.diagnostics] == [("link-file", 3, 13)]

@@ -6,6 +6,7 @@ cache it per chapter. `parse_book` adds the book-wide pass: unique ids and link 
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from lxml import etree, html
 from .diagnostics import Diagnostic, Report
 from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
 from .typography import SMARTY_SUBSTITUTIONS, refine
+from .verse import VerseExtension, shape_verse
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = f"{{{EPUB_NS}}}type"
@@ -55,7 +57,7 @@ _IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"
 def markdown_converter() -> markdown.Markdown:
     return markdown.Markdown(
         extensions=["footnotes", "attr_list", "tables", "toc", "smarty", "fenced_code",
-                    "sane_lists", "md_in_html"],
+                    "sane_lists", "md_in_html", "def_list", VerseExtension()],
         extension_configs={
             "footnotes": {"USE_DEFINITION_ORDER": False},
             "smarty": {"substitutions": SMARTY_SUBSTITUTIONS},
@@ -79,6 +81,7 @@ def parse_book(book: Book, progress: Callable[[str], None] | None = None
             chapters.append(chapter)
     complete = not report.errors  # with a section missing, links to it would be false alarms
     chapters = _unique_ids_book_wide(chapters)
+    chapters = _resolve_file_links(book, chapters, report, complete)
     if complete:
         _check_links(chapters, report)
     _check_images(book, chapters, report)
@@ -161,24 +164,55 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     root = html.fragment_fromstring(source_html or "<p></p>", create_parent="div")
     _drop_comments(root)
     _check_tree(section, root, report)
-    title = _take_title(section, root, report)
+    _check_unsupported(section, root, report)
+    shape_verse(root)
+    # Notes first: a call in the title is numbered and linked like any other.
     notes = _collect_notes(section, root)
+    _refine_text(root)
+    title = _take_title(section, root, report)
     images = _make_figures(root)
+    _mark_epigraph(section, root)
+    _complete_tables(root)
     for hr in root.iter("hr"):
         hr.set("class", "scene-break")
     headings = _headings(section, root, report)
-    _refine_text(root)
     if title is None:
         return None, report
     return Chapter(
         section=section,
         title=title,
-        body_html=_inner_xhtml(root),
+        body_html=inner_xhtml(root),
         headings=headings,
         notes=notes,
         images=images,
-        ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id, title.id},
+        ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id, title.id}
+        | set(re.findall(r'\sid="([^"]+)"', title.full_html)),  # a note call in the title
     ), report
+
+
+def _check_unsupported(section: Section, root: html.HtmlElement, report: Report) -> None:
+    """Markup the dialect does not have must not turn silently into literal text."""
+    lines = _without_code(section.source.splitlines())
+    for number, line in enumerate(lines, start=1):
+        following = lines[number] if number < len(lines) else ""
+        if re.search(r"(?<!\\)\\$", line) and following.strip():
+            report.warning(section.path, "line-break", "a backslash at the end of a line is not a "
+                           "line break here: it would print as a backslash", line=number,
+                           col=len(line), hint="end the line with two spaces instead")
+    # A definition with no term: python-markdown writes <dd> with no <dt> (invalid XHTML), or
+    # leaves the colon in the text. Either way the author is told; the text stays a paragraph.
+    stray = [p for p in root.iter("p") if re.match(r":[ \t]", p.text or "")]
+    for definitions in list(root.iter("dl")):
+        if len(definitions) and definitions[0].tag == "dd":
+            stray.append(definitions[0])
+            definitions.tag = "div"
+            for item in definitions:
+                item.tag = "p" if item.find("p") is None else "div"
+    for found in stray:
+        line, _ = _position(section.source, _plain(found).lstrip(": \t")[:40])
+        report.warning(section.path, "definition-list", 'a line starting with ":" has no term '
+                       "above it", line=line, col=1 if line else None,
+                       hint="put the term on the line just above it, as a definition list has it")
 
 
 _FORBIDDEN_TAGS = {"script": "html-script", "iframe": "html-iframe", "frame": "html-iframe",
@@ -228,45 +262,62 @@ def _drop_comments(root: html.HtmlElement) -> None:
 
 def _take_title(section: Section, root: html.HtmlElement, report: Report) -> Heading | None:
     first = root.find("h1")
+    heading = None
     if first is not None:
         title_id = first.get("id") or section.id
         if title_id == section.id:  # the section element carries that id already
             title_id = f"{section.id}-title"
-        heading = Heading(1, title_id, _plain(first), _inner_xhtml(first))
+        heading = _heading(1, title_id, first)
         first.drop_tree()
-    else:
-        heading = None
-    if section.title:
+    if section.title and (heading is not None or section.kind_info.titled):
         title_id = heading.id if heading else f"{section.id}-title"
-        return Heading(1, title_id, section.title, _escape(section.title))
+        calls = _note_calls(heading.full_html) if heading else ""
+        return Heading(1, title_id, section.title, _escape(section.title),
+                       _escape(section.title) + calls)
+    if heading is None and not section.kind_info.titled:
+        # A dedication or an epigraph needs no heading; its documents still need a title.
+        label = section.title or section.kind.replace("-", " ").capitalize()
+        return Heading(1, f"{section.id}-title", label, _escape(label), _escape(label), shown=False)
     if heading is None:
         report.error(section.path, "no-title", "the section has no title",
                      line=1, hint='start it with "# Title", or give title = "…" in book.toml')
     return heading
 
 
+def _heading(level: int, heading_id: str, element: html.HtmlElement) -> Heading:
+    """A heading as the text shows it (note calls and links included) and as everything else
+    that names it does: the contents, nav, outline and running heads, without them."""
+    bare = copy.deepcopy(element)
+    for call in bare.xpath(".//sup[@class='noteref']"):
+        call.drop_tree()
+    for link in bare.xpath(".//a"):
+        link.drop_tag()
+    return Heading(level, heading_id, _plain(bare), inner_xhtml(bare).strip(),
+                   inner_xhtml(element))
+
+
+def _note_calls(markup: str) -> str:
+    return "".join(re.findall(r'<sup class="noteref">.*?</sup>', markup))
+
+
 def _collect_notes(section: Section, root: html.HtmlElement) -> tuple[Note, ...]:
-    """Move python-markdown's footnotes out of the text; give calls and notes book-wide ids."""
+    """Move python-markdown's footnotes out of the text; number them in reading order (a call
+    in a block quote or a heading as much as one in a paragraph) and give calls and notes
+    book-wide ids."""
     container = root.find("div[@class='footnote']")
     if container is None:
         return ()
     container.drop_tree()
-    numbers: dict[str, int] = {}
-    bodies: dict[int, str] = {}
     # Only the list's own items: a list inside a note is part of that note.
-    for number, item in enumerate(container.xpath("./ol/li"), start=1):
-        label = item.get("id", "").partition(":")[2]
-        numbers[label] = number
-        for backref in item.find_class("footnote-backref"):
-            backref.drop_tree()
-        _refine_text(item)
-        # python-markdown puts a no-break space before the back-link we just removed.
-        bodies[number] = re.sub(r"[\s\u00a0]+(</p>)?$", r"\1", _inner_xhtml(item).strip())
+    items = {item.get("id", "").partition(":")[2]: item for item in container.xpath("./ol/li")}
+    calls = root.xpath("//sup[starts-with(@id, 'fnref')]")
+    numbers: dict[str, int] = {}
+    for label in [call.find("a").get("href", "").partition(":")[2] for call in calls] + list(items):
+        numbers.setdefault(label, len(numbers) + 1)
     refs: dict[int, list[str]] = {}
-    for sup in root.xpath("//sup[starts-with(@id, 'fnref')]"):
+    for sup in calls:
         link = sup.find("a")
-        label = link.get("href", "").partition(":")[2]
-        number = numbers[label]
+        number = numbers[link.get("href", "").partition(":")[2]]
         ref_id = f"{section.id}-noteref-{number}"
         if number in refs:
             ref_id += f"-{len(refs[number]) + 1}"
@@ -279,10 +330,17 @@ def _collect_notes(section: Section, root: html.HtmlElement) -> tuple[Note, ...]
         link.set(EPUB_TYPE, "noteref")
         link.set("role", "doc-noteref")
         link.text = str(number)
-    return tuple(
-        Note(number, f"{section.id}-note-{number}", tuple(refs.get(number, ())), bodies[number])
-        for number in sorted(bodies)
-    )
+    notes = []
+    for label, item in items.items():
+        for backref in item.find_class("footnote-backref"):
+            backref.drop_tree()
+        shape_verse(item)
+        _refine_text(item)
+        # python-markdown puts a no-break space before the back-link we just removed.
+        body = re.sub(r"[\s\u00a0]+(</p>)?$", r"\1", inner_xhtml(item).strip())
+        number = numbers[label]
+        notes.append(Note(number, f"{section.id}-note-{number}", tuple(refs.get(number, ())), body))
+    return tuple(sorted(notes, key=lambda note: note.number))
 
 
 def _make_figures(root: html.HtmlElement) -> tuple[Image, ...]:
@@ -318,8 +376,47 @@ def _headings(section: Section, root: html.HtmlElement, report: Report) -> tuple
                          f"heading level {level} follows level {level_above}: levels may not skip",
                          line=line, hint=f"use {'#' * (level_above + 1)} here")
         level_above = level
-        headings.append(Heading(level, element.get("id", ""), _plain(element), _inner_xhtml(element)))
+        headings.append(_heading(level, element.get("id", ""), element))
     return tuple(headings)
+
+
+def _mark_epigraph(section: Section, root: html.HtmlElement) -> None:
+    """Block quotes at the very head of a chapter, before its text, are its epigraph."""
+    if not section.kind_info.titled:
+        return  # a dedication or a book's epigraph is such a page already
+    for element in root:
+        if not isinstance(element.tag, str) or element.tag != "blockquote":
+            break
+        element.set("class", " ".join(filter(None, [element.get("class"), "epigraph"])))
+        element.set(EPUB_TYPE, "epigraph")
+        element.set("role", "doc-epigraph")
+
+
+def _complete_tables(root: html.HtmlElement) -> None:
+    """A header cell left empty (the corner of a table of figures) is an ordinary cell: screen
+    readers have nothing to announce for it, and Ace fails an empty header."""
+    for table in list(root.iter("table")):
+        for cell in table.iter("th"):
+            if not _plain(cell):
+                cell.tag = "td"
+        columns = max((len(row.findall("td")) + len(row.findall("th")) for row in table.iter("tr")),
+                      default=0)
+        for cell in table.iter("td", "th"):
+            if _NUMERIC.fullmatch(_plain(cell)):
+                cell.set("class", "num")
+        if columns >= WIDE_TABLE_COLUMNS:
+            table.set("class", "wide")
+        # The holder lets a wide table scroll sideways on a phone instead of being cut off.
+        holder = html.Element("div")
+        holder.set("class", "table")
+        table.addprevious(holder)
+        holder.tail, table.tail = table.tail, None
+        holder.append(table)
+
+
+WIDE_TABLE_COLUMNS = 6  # from this many columns a table is set small to fit the print measure
+# A figure, a sum, a percentage, or the ditto mark that stands for the figure above.
+_NUMERIC = re.compile(r"[-+−–—]?[£$€]?\s?\d[\d,.\s\u2009\u00a0]*%?|[”\u3003]|[-–—]")
 
 
 def _refine_text(root: html.HtmlElement) -> None:
@@ -376,15 +473,52 @@ def _rename_ids(chapter: Chapter, renames: dict[str, str]) -> Chapter:
 
 
 def _check_links(chapters: list[Chapter], report: Report) -> None:
+    """Every '#id' link, in the text, the titles and the notes, must land somewhere."""
     known = set().union(*(c.ids for c in chapters)) | {n.id for c in chapters for n in c.notes}
     for chapter in chapters:
-        for target in re.findall(r'href="#([^"]+)"', chapter.body_html):
+        markup = chapter.title.full_html + chapter.body_html + "".join(n.html for n in chapter.notes)
+        for target in re.findall(r'href="#([^"]+)"', markup):
             if target not in known:
                 line, col = _position(chapter.section.source, f"(#{target})")
                 report.error(chapter.section.path, "link-target",
                              f'the link to "#{target}" points at no heading or anchor in the book',
                              line=line, col=col,
                              hint="check the id; a heading's id is shown in the EPUB's contents")
+
+
+_FILE_LINK = re.compile(r'href="(?![a-zA-Z][a-zA-Z0-9+.-]*:|/|#)([^"#]+\.(?:md|markdown))(?:#([^"]*))?"')
+
+
+def _resolve_file_links(book: Book, chapters: list[Chapter], report: Report,
+                        complete: bool) -> list[Chapter]:
+    """A link to another Markdown file of the book ("chapter-2.md#x") becomes a link to that
+    section (or to the anchor in it), which each output then resolves as its own."""
+    by_path = {c.section.path.resolve(): c for c in chapters}
+
+    def resolve(chapter: Chapter, markup: str) -> str:
+        def target(match: re.Match[str]) -> str:
+            name, fragment = match[1], match[2]
+            found = by_path.get((chapter.section.path.parent / name).resolve())
+            if found is None:
+                if complete:
+                    line, col = _position(chapter.section.source, name)
+                    report.error(chapter.section.path, "link-file",
+                                 f'the link to "{name}" names no file of the book\'s contents',
+                                 line=line, col=col,
+                                 hint="link to a file listed in [[contents]], or to a web address")
+                return match[0]
+            if not fragment:
+                return f'href="#{found.id}"'
+            renamed = f"{found.id}-{fragment}"  # see _unique_ids_book_wide
+            return f'href="#{fragment if fragment in found.ids or renamed not in found.ids else renamed}"'
+
+        return _FILE_LINK.sub(target, markup)
+
+    result = []
+    for chapter in chapters:
+        notes = tuple(replace(note, html=resolve(chapter, note.html)) for note in chapter.notes)
+        result.append(replace(chapter, body_html=resolve(chapter, chapter.body_html), notes=notes))
+    return result
 
 
 def _check_images(book: Book, chapters: list[Chapter], report: Report) -> None:
@@ -445,9 +579,16 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _inner_xhtml(element: html.HtmlElement) -> str:
+_VOID = "area|base|br|col|embed|hr|img|input|link|meta|source|track|wbr"
+# An empty element that is not void, written <td/>: the print HTML is parsed as HTML, where
+# that opens an element which swallows what follows. Written <td></td>, it means the same in both.
+_SELF_CLOSED = re.compile(rf"<(?!(?:{_VOID})\b)([a-zA-Z][\w:-]*)(\s[^<>]*?)?/>")
+
+
+def inner_xhtml(element: html.HtmlElement) -> str:
     """The element's content as XHTML (well-formed, characters not entities)."""
     parts = [_escape(element.text or "")]
     for child in element:
         parts.append(etree.tostring(child, method="xml", encoding="unicode", with_tail=True))
-    return "".join(parts).replace(f' xmlns:epub="{EPUB_NS}"', "")
+    markup = "".join(parts).replace(f' xmlns:epub="{EPUB_NS}"', "")
+    return _SELF_CLOSED.sub(lambda m: f"<{m[1]}{m[2] or ''}></{m[1]}>", markup)
