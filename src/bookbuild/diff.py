@@ -86,22 +86,27 @@ def _read_epub(path: Path) -> EditionText:
             metadata[name.localname] = f"{metadata[name.localname]}; {value}" \
                 if name.localname in metadata else value
     chapters: list[ChapterText] = []
-    notes_doc = None
+    notes_docs = []
     for ref in opf.xpath("//*[local-name()='itemref']/@idref"):
         href = items[ref]
         doc = etree.fromstring(archive.read(f"{base}/{href}" if base else href))
         section = doc.find(f".//{XHTML}section")
         kind = section.get(EPUB_TYPE) if section is not None else None
+        if section is None or kind in ("titlepage", "cover") or "cover" in section.get("class", ""):
+            continue
         if kind == "endnotes":
-            notes_doc = doc
-        elif kind is not None and section.get("role", "").startswith("doc-") and kind != "cover":
-            heading = section.find(f"{XHTML}h1")
-            body = etree.fromstring(etree.tostring(section))
-            for h1 in body.findall(f"{XHTML}h1"):
-                body.remove(h1)
-            chapters.append(ChapterText(Path(href).stem, _text(heading) if heading is not None else "",
-                                        _blocks(body)))
-    if notes_doc is not None:
+            notes_docs.append(doc)
+            continue
+        body = etree.fromstring(etree.tostring(section))
+        for h1 in body.findall(f"{XHTML}h1"):
+            body.remove(h1)
+        if "continued" in section.get("class", "").split() and chapters:
+            chapters[-1].paragraphs.extend(_blocks(body))  # the rest of a long chapter, split for size
+            continue
+        heading = section.find(f"{XHTML}h1")
+        title = _text(heading) if heading is not None else section.get("aria-label", "")
+        chapters.append(ChapterText(Path(href).stem, title, _blocks(body)))
+    for notes_doc in notes_docs:
         _attach_notes(chapters, notes_doc)
     return EditionText(str(path), metadata, chapters)
 
@@ -110,12 +115,13 @@ def _attach_notes(chapters: list[ChapterText], notes_doc: etree._Element) -> Non
     by_title = {c.title: c for c in chapters}
     for group in notes_doc.iter(f"{XHTML}section"):
         heading = group.find(f"{XHTML}h2")
-        if heading is None or _text(heading) not in by_title:
+        title = _text(heading).removesuffix(" (continued)") if heading is not None else None
+        if title not in by_title:
             continue
         for item in group.findall(f"{XHTML}ol/{XHTML}li"):  # a list inside a note is not a note
             for back in item.xpath(".//*[@role='doc-backlink']"):
                 back.getparent().remove(back)
-            by_title[_text(heading)].notes.append(_text(item))
+            by_title[title].notes.append(_text(item))
 
 
 def read_folder(path: Path) -> EditionText:

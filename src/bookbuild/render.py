@@ -7,6 +7,7 @@ so are the stylesheets (styles/). Nothing here writes a file.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -15,24 +16,25 @@ from typing import Any
 
 import jinja2
 import markupsafe
+from lxml import etree
 
 from . import __version__, printspec
 from .diagnostics import book_error, display_path
 from .fonts import subset_font
 from .model import (
-    SECTION_KINDS,
     Book,
     Chapter,
     Contributor,
     EpubDocument,
     EpubPackage,
     EpubResource,
+    Heading,
     Manuscript,
     Metadata,
     PrintDocument,
     TocEntry,
 )
-from .parse import image_media_type
+from .parse import EPUB_NS, image_media_type, inner_xhtml
 from .resources import TEMPLATES_DIR, FontSet, styles_dir
 
 TEXT_DIR = "text"
@@ -83,6 +85,15 @@ def no_widow(text: str) -> markupsafe.Markup | str:
     return markupsafe.Markup(f"{head}\u00a0{tail}")
 
 
+def inside_last_paragraph(markup: str, addition: str) -> markupsafe.Markup:
+    """Put `addition` (a note's back-links) at the end of the note's last paragraph, so that
+    it does not stand alone on a line after the note."""
+    text = str(markup)
+    if text.endswith("</p>"):
+        return markupsafe.Markup(f"{text[:-4]}{addition}</p>")
+    return markupsafe.Markup(f"{text}{addition}")
+
+
 def edition_label(edition: int) -> str:
     return f"{ORDINALS[edition - 1]} edition" if edition <= len(ORDINALS) else f"Edition {edition}"
 
@@ -104,6 +115,7 @@ def environment(book: Book) -> jinja2.Environment:
     )
     env.globals.update(credit=credit, credit_lines=credit_lines, version=__version__)
     env.filters["no_widow"] = no_widow
+    env.filters["inside_last_paragraph"] = inside_last_paragraph
     return env
 
 
@@ -202,7 +214,9 @@ def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = Non
 
 def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage) -> EpubPackage:
     env = environment(ms.book)
-    files = _id_files(ms)
+    pieces = {chapter.id: _chapter_pieces(chapter) for chapter in ms.chapters}
+    notes_documents = _notes_documents(ms)
+    files = _id_files(ms, pieces, notes_documents)
     typeface = fonts.family if fonts.found and ms.book.epub.embed_fonts else None
     base = common_context(ms, ms.meta.isbn_epub, typeface)
 
@@ -218,17 +232,17 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage
         document("epub/titlepage.xhtml.j2", TITLEPAGE_FILE, "titlepage", ms.meta.title),
     ]
     for chapter in ms.chapters:
-        epub_type = SECTION_KINDS[chapter.kind]
-        documents.append(document(
-            "epub/section.xhtml.j2", chapter_file(chapter), chapter.id, chapter.title.text,
-            chapter=chapter, epub_type=epub_type, role=f"doc-{epub_type}",
-            body=_epub_images(chapter.body_html),
-        ))
-    if ms.has_notes:
-        groups = [{"chapter": c, "file": Path(chapter_file(c)).name} for c in ms.chapters if c.notes]
-        documents.append(document("epub/notes.xhtml.j2", NOTES_FILE, "notes", "Notes", groups=groups))
+        for piece in pieces[chapter.id]:
+            documents.append(document(
+                "epub/section.xhtml.j2", piece.file, piece.id, chapter.title.text,
+                chapter=chapter, epub_type=chapter.kind_info.epub_type, role=chapter.kind_info.role,
+                body=_epub_images(piece.body), piece=piece,
+            ))
+    for number, groups in enumerate(notes_documents, start=1):
+        documents.append(document("epub/notes.xhtml.j2", _notes_file(number), _notes_id(number), "Notes",
+                                  groups=groups, continued=number > 1, section_id=_notes_id(number)))
 
-    toc = _epub_toc(ms)
+    toc = _epub_toc(ms, files)
     first_body = next((c for c in ms.chapters if not c.is_front_matter), ms.chapters[0])
     landmarks = [
         _Landmark("cover", Path(COVER_FILE).name, "Cover"),
@@ -256,14 +270,107 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage
     )
 
 
-def _id_files(ms: Manuscript) -> dict[str, str]:
+# Older reading systems (Adobe's RMSDK, the first Kobos) fail on XHTML documents much larger
+# than this: a longer chapter, or the notes of a long book, are split into several documents.
+MAX_DOCUMENT_BYTES = 300 * 1024
+_TEXT_BYTES = MAX_DOCUMENT_BYTES - 20 * 1024  # room for the template around the text
+
+
+@dataclass(frozen=True)
+class DocumentPiece:
+    """One EPUB document of a section: the whole of it, or one part of a long one."""
+
+    file: str
+    id: str
+    body: str
+    number: int  # 1 for the section's first document, which carries its heading
+
+    @property
+    def continued(self) -> bool:
+        return self.number > 1
+
+
+def _chapter_pieces(chapter: Chapter) -> list[DocumentPiece]:
+    chunks = split_markup(chapter.body_html, _TEXT_BYTES)
+    return [DocumentPiece(chapter_file(chapter) if n == 1 else f"{TEXT_DIR}/{chapter.id}--{n}.xhtml",
+                          chapter.id if n == 1 else f"{chapter.id}--{n}", chunk, n)
+            for n, chunk in enumerate(chunks, start=1)]
+
+
+def split_markup(markup: str, limit: int) -> list[str]:
+    """Cut an XHTML fragment between its top-level blocks into pieces of at most `limit` bytes
+    (a single larger block stays whole), before a heading where one is near the limit."""
+    if len(markup.encode("utf-8")) <= limit:
+        return [markup]
+    root = etree.fromstring(f'<div xmlns:epub="{EPUB_NS}">{markup}</div>'.encode())
+    chunks: list[list[etree._Element]] = [[]]
+    size = 0
+    for block in root:
+        block_size = len(etree.tostring(block, encoding="utf-8"))
+        if chunks[-1] and size + block_size > limit:
+            heads = [i for i, b in enumerate(chunks[-1]) if isinstance(b.tag, str) and b.tag in _HEADINGS
+                     and i > len(chunks[-1]) // 3]
+            cut = heads[-1] if heads else len(chunks[-1])
+            chunks.append(chunks[-1][cut:])
+            del chunks[-2][cut:]
+            size = sum(len(etree.tostring(b, encoding="utf-8")) for b in chunks[-1])
+        chunks[-1].append(block)
+        size += block_size
+    pieces = []
+    for chunk in chunks:
+        holder = etree.Element("div")
+        for block in chunk:
+            holder.append(block)
+        pieces.append(inner_xhtml(holder))
+    return pieces
+
+
+_HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+
+
+def _notes_file(number: int) -> str:
+    return NOTES_FILE if number == 1 else f"{TEXT_DIR}/notes--{number}.xhtml"
+
+
+def _notes_id(number: int) -> str:
+    return "notes" if number == 1 else f"notes--{number}"
+
+
+def _notes_documents(ms: Manuscript) -> list[list[dict[str, Any]]]:
+    """The notes, chapter by chapter, in as many documents as MAX_DOCUMENT_BYTES asks for; a
+    chapter's notes cut between two documents go on under its heading, "continued"."""
+    documents: list[list[dict[str, Any]]] = []
+    size = _TEXT_BYTES  # start a first document
+    for chapter in ms.chapters:
+        group: dict[str, Any] | None = None
+        for note in chapter.notes:
+            note_size = len(note.html.encode("utf-8")) + 400  # the item and its back-links
+            if size + note_size > _TEXT_BYTES and (size or not documents):
+                documents.append([])
+                size, group = 0, None
+            if group is None:
+                group = {"chapter": chapter, "notes": [], "part": 1 + sum(
+                    g["chapter"] is chapter for doc in documents for g in doc)}
+                documents[-1].append(group)
+            group["notes"].append(note)
+            size += note_size
+    return documents
+
+
+def _id_files(ms: Manuscript, pieces: dict[str, list[DocumentPiece]],
+              notes_documents: list[list[dict[str, Any]]]) -> dict[str, str]:
     """Which EPUB file holds each id, so that '#id' links can cross files."""
     files: dict[str, str] = {"notes": NOTES_FILE, "titlepage": TITLEPAGE_FILE, "cover": COVER_FILE}
     for chapter in ms.chapters:
         for element_id in chapter.ids:
             files[element_id] = chapter_file(chapter)
-        for note in chapter.notes:
-            files[note.id] = NOTES_FILE
+        for piece in pieces[chapter.id][1:]:
+            for element_id in re.findall(r'\sid="([^"]+)"', piece.body):
+                files[element_id] = piece.file
+    for number, groups in enumerate(notes_documents, start=1):
+        for group in groups:
+            for note in group["notes"]:
+                files[note.id] = _notes_file(number)
     return files
 
 
@@ -286,32 +393,40 @@ def _epub_images(body_html: str) -> str:
     return re.sub(r'(<img\b[^>]*\bsrc=")(?![a-z]+:|/)', r"\1../", body_html)
 
 
-def _epub_toc(ms: Manuscript) -> list[TocEntry]:
+def _epub_toc(ms: Manuscript, files: dict[str, str]) -> list[TocEntry]:
+    """The contents: every listed section, the chapters of a part nested under it, then Notes."""
     depth = ms.book.epub.toc_depth
-    entries = []
+    entries: list[TocEntry] = []
+    members: dict[str, list[TocEntry]] = {}  # part id -> its chapters' entries
     for chapter in ms.chapters:
-        file_name = chapter_file(chapter)
-        children = tuple(
-            TocEntry(h.text, f"{file_name}#{h.id}") for h in chapter.headings if h.level <= depth
-        ) if depth > 1 else ()
-        entries.append(TocEntry(chapter.title.text, file_name, _nest(children, chapter, depth)))
+        if not chapter.listed:
+            continue
+        headings = [h for h in chapter.headings if h.level <= depth] if depth > 1 else []
+        entry = TocEntry(chapter.title.text, chapter_file(chapter), _nest(headings, files))
+        if chapter.section.part in members:
+            members[chapter.section.part].append(entry)
+        else:
+            entries.append(entry)
+        if chapter.kind == "part":
+            members[chapter.id] = []
+    parts = {f"{TEXT_DIR}/{part}.xhtml": tuple(chapters) for part, chapters in members.items()}
+    entries = [TocEntry(e.title, e.href, e.children + parts[e.href]) if e.href in parts else e
+               for e in entries]
     if ms.has_notes:
         entries.append(TocEntry("Notes", NOTES_FILE))
     return entries
 
 
-def _nest(flat: tuple[TocEntry, ...], chapter: Chapter, depth: int) -> tuple[TocEntry, ...]:
-    """Turn the flat list of sub-headings into a tree by their levels."""
-    levels = {f"{chapter_file(chapter)}#{h.id}": h.level for h in chapter.headings}
+def _nest(headings: list[Heading], files: dict[str, str]) -> tuple[TocEntry, ...]:
+    """Turn a chapter's flat list of sub-headings into a tree by their levels."""
     root: list[tuple[TocEntry, list[Any]]] = []
     stack: list[tuple[int, list[Any]]] = [(1, root)]
-    for entry in flat:
-        level = levels[entry.href]
-        while stack[-1][0] >= level:
+    for heading in headings:
+        while stack[-1][0] >= heading.level:
             stack.pop()
-        node: tuple[TocEntry, list[Any]] = (entry, [])
+        node: tuple[TocEntry, list[Any]] = (TocEntry(heading.text, f"{files[heading.id]}#{heading.id}"), [])
         stack[-1][1].append(node)
-        stack.append((level, node[1]))
+        stack.append((heading.level, node[1]))
 
     def build(nodes: list[tuple[TocEntry, list[Any]]]) -> tuple[TocEntry, ...]:
         return tuple(TocEntry(e.title, e.href, build(kids)) for e, kids in nodes)
@@ -394,16 +509,21 @@ class _ContentsEntry:
     html: str
     part: str  # front | body
     level: int
+    kind: str = "chapter"
 
 
 def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocument:
     env = environment(ms.book)
     front = [c for c in ms.chapters if c.is_front_matter]
     body = [c for c in ms.chapters if not c.is_front_matter]
-    contents = []
-    for chapter in front + body:
-        part = "front" if chapter.is_front_matter else "body"
-        contents.append(_ContentsEntry(chapter.id, chapter.title.html, part, 1))
+    # A dedication or an epigraph that opens the book comes before the contents, as in print.
+    opening = list(itertools.takewhile(lambda c: not c.listed, front))
+    front = front[len(opening):]
+    contents = [
+        _ContentsEntry(chapter.id, chapter.title.html, "front" if chapter.is_front_matter else "body",
+                       2 if chapter.section.part else 1, chapter.kind)
+        for chapter in front + body if chapter.listed
+    ]
     if ms.has_notes:
         contents.append(_ContentsEntry("notes", "Notes", "body", 1))
     pdf = ms.book.pdf
@@ -425,6 +545,7 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
         font_css=font_css,
         stylesheets=[path.as_uri() for path in stylesheets],
         contents=contents,
+        opening=opening,
         front=front,
         body=body,
         notes=[c for c in ms.chapters if c.notes],
