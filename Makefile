@@ -8,12 +8,13 @@ TOOLS := .tools
 ACE := $(TOOLS)/ace/node_modules/.bin/ace-puppeteer
 ACE_VERSION := 1.4.6
 
-.PHONY: book test setup system venv ace lint bench clean help
+.PHONY: book test corpus setup system venv ace lint bench clean help
 
 help:
 	@echo "make book   install what is missing, then build book/ into build/"
 	@echo "make test   install what is missing, then run the whole test suite"
 	@echo "make lint   ruff"
+	@echo "make corpus build the real books of ../shared/corpus and check them (EPUBCheck, Ace, preflight)"
 	@echo "make bench  benchmarks (see bench/README.md)"
 	@echo "make clean  remove build/ (keeps .venv and .tools)"
 
@@ -49,6 +50,10 @@ $(ACE):
 	cd $(TOOLS)/ace && { test -f package.json || npm init -y >/dev/null; } && \
 	  PUPPETEER_SKIP_DOWNLOAD=1 ELECTRON_SKIP_BINARY_DOWNLOAD=1 \
 	  npm install --no-audit --no-fund --loglevel=error @daisy/ace@$(ACE_VERSION)
+
+# The real books beside the checkout (or CORPUS=DIR): built, checked, one table (build/corpus.json).
+corpus: setup ace
+	$(BIN)/python tests/corpus.py $(CORPUS)
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[check,dev,bench]'

@@ -77,3 +77,22 @@ def _unembedded(font: DictionaryObject) -> list[str]:
         if not any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")):
             missing.append(str(font.get("/BaseFont")))
     return missing
+
+
+def line_starts(path: Path, beginnings: list[str]) -> dict[str, float]:
+    """The left edge of the printed line that begins with each string."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(path)
+    found: dict[str, float] = {}
+    for index in range(len(document)):
+        textpage = document[index].get_textpage()
+        page_text = textpage.get_text_range()
+        for line in page_text.splitlines():
+            for beginning in beginnings:
+                if beginning not in found and normalize(line).startswith(beginning):
+                    found[beginning] = textpage.get_charbox(page_text.find(line))[0]
+        if len(found) == len(beginnings):
+            break
+    assert set(found) == set(beginnings), found
+    return found

