@@ -42,6 +42,8 @@ class BookResult:
     build_messages: list[str] = field(default_factory=list)
     findings: dict[str, list[str]] = field(default_factory=dict)  # tool -> lines
     missing: dict[str, str] = field(default_factory=dict)  # tool -> how to install it
+    proof: str = ""  # the print proof's summary: counted, not yet a pass or fail
+    proof_warnings: int = 0
 
     @property
     def clean(self) -> bool:
@@ -73,7 +75,9 @@ def build_and_check(book_dir: Path, out: Path) -> BookResult:
         if tool.missing:
             result.missing[tool.tool] = tool.missing
         result.findings[tool.tool] = lines(tool.diagnostics)
-    result.findings["preflight"] = lines(preflight(pdf).findings)
+    checked = preflight(pdf)
+    result.findings["preflight"] = lines(checked.findings)
+    result.proof, result.proof_warnings = checked.proof.summary(), len(checked.proof.findings)
     return result
 
 
@@ -90,7 +94,8 @@ def run_corpus(corpus: Path, out: Path, say: bool = True) -> list[BookResult]:
 
 def table(results: list[BookResult]) -> str:
     tools = ("epubcheck", "ace", "preflight")
-    header = f"{'book':<10} {'pages':>5} {'seconds':>7}  {'build':<12}" + "".join(f" {t:<12}" for t in tools)
+    header = (f"{'book':<10} {'pages':>5} {'seconds':>7}  {'build':<12}"
+              + "".join(f" {t:<12}" for t in tools) + " proof warnings")
     rows = [header, "-" * len(header)]
     for r in results:
         build = "ok" if r.exit_code == 0 and not r.build_messages else \
@@ -106,7 +111,8 @@ def table(results: list[BookResult]) -> str:
                 errors = sum(": error[" in line for line in found)
                 cells.append(f"{errors} E, {len(found) - errors} W")
         rows.append(f"{r.book:<10} {r.pages or '-':>5} {r.seconds:>7}  {build:<12}"
-                    + "".join(f" {c:<12}" for c in cells))
+                    + "".join(f" {c:<12}" for c in cells) + f" {r.proof_warnings}")
+    rows += [f"{r.book}: {r.proof}" for r in results if r.proof]
     return "\n".join(rows)
 
 

@@ -104,8 +104,11 @@ def make_parser() -> argparse.ArgumentParser:
         "preflight", help="check a built PDF as a print-on-demand service would",
         description="Check an interior PDF (and the <name>-cover.pdf beside it): trim size, page "
                     "count and parity, embedded fonts, margins against the gutter band, image "
-                    "resolution, cover size. Exit 1 when anything fails.")
+                    "resolution, cover size; then the print proof of the laid-out lines (hyphens, "
+                    "loose and overfull lines, glyphs from other fonts, the contents' numbers), as "
+                    "warnings. Exit 1 when anything fails (with --strict, a proof warning too).")
     preflight.add_argument("pdf", metavar="PDF", help="the interior PDF, e.g. build/<slug>.pdf")
+    preflight.add_argument("--strict", action="store_true", help="proof warnings count as findings")
     preflight.add_argument("--target", choices=PRINT_TARGETS,
                            help="also apply this service's own limits (kdp: trims, 24-828 pages)")
     return parser
@@ -196,10 +199,12 @@ def run_preflight(args: argparse.Namespace) -> int:
     from .preflight import preflight, summary
 
     result = preflight(Path(args.pdf), args.target)
-    for finding in result.findings:
+    for finding in result.findings + result.proof.findings:
         print(finding)
     print(summary(result))
-    return EXIT_OK if result.passed else EXIT_FINDINGS
+    print(result.proof.summary())
+    clean = result.passed and not (args.strict and result.proof.findings)
+    return EXIT_OK if clean else EXIT_FINDINGS
 
 
 def run_check(args: argparse.Namespace) -> int:

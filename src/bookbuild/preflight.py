@@ -19,6 +19,7 @@ from pypdf.errors import PdfReadError
 
 from . import printspec
 from .diagnostics import Diagnostic, Report, book_error, display_path
+from .proof import ProofResult, proof
 from .state import BuildState
 
 TOLERANCE_PT = 0.75  # rounding in layout and in the PDF's numbers
@@ -31,6 +32,7 @@ class PreflightResult:
     trim_in: tuple[float, float] = (0.0, 0.0)
     findings: list[Diagnostic] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)  # what was checked, for the summary
+    proof: ProofResult = field(default_factory=ProofResult)  # warnings: the typesetter's marks
 
     @property
     def passed(self) -> bool:
@@ -60,6 +62,7 @@ def preflight(pdf_path: Path, target: str | None = None) -> PreflightResult:
         _check_cover(cover, pages, result.trim_in, report)
         result.checked.append("cover")
     result.findings = report.items
+    result.proof = proof(pdf_path)
     return result
 
 

@@ -1,0 +1,379 @@
+"""Print proof: what a proofreader marks on sight, read from the laid-out lines of a PDF.
+
+Works on the PDF file alone (a PDF sent to the printer and back is checked the same): pdfium
+gives every character with its box and its font; the lines of the text block, its measure and
+its edges are found from the book's own pages. Every finding is a warning; the limits are here,
+in one place.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import itertools
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+
+from .diagnostics import Diagnostic, display_path
+
+MIN_FRAGMENT = 3  # letters on each side of a hyphen
+MAX_HYPHEN_RUN = 2  # consecutive lines ending in a hyphen
+LOOSE_SPACE_RATIO = 2.5  # a word space wider than this many normal spaces is a loose line
+WORD_GAP = 0.1  # of the font size: a gap wider than this between glyphs is a word space
+SHORT_LINE = 2 / 3  # of the measure: shorter, inside a justified paragraph, is a forced break
+EDGE_PT = 1.0  # a line this close to the right edge reaches it (is justified)
+OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's overhang is less)
+CONTENTS_EDGE_PT = 0.5  # how far the contents' page numbers may stray from one right edge
+# Faces a book may use beside its typeface: the monospaced face print.css gives code.
+DECLARED_FACES = ("DejaVuSansMono", "DejaVu-Sans-Mono")
+
+AUTO_HYPHEN = "\u2010"  # what pdfium reads where the layout hyphenated a word
+HYPHENS = (AUTO_HYPHEN, "-")
+_WORD_CHAR = re.compile(r"[^\W\d_]", re.UNICODE)
+Warn = Callable[[int, str, str, "str | None"], None]  # page index, code, message, hint
+
+
+@dataclass
+class Char:
+    text: str
+    left: float
+    right: float
+    baseline: float
+    size: float
+    font: str
+
+
+@dataclass
+class Line:
+    page: int  # PDF page index
+    chars: list[Char]
+
+    @property
+    def text(self) -> str:
+        return "".join(c.text for c in self.chars)
+
+    @property
+    def left(self) -> float:
+        return self.chars[0].left
+
+    @property
+    def right(self) -> float:
+        return self.chars[-1].right
+
+    @property
+    def baseline(self) -> float:
+        return self.chars[0].baseline
+
+    @functools.cached_property
+    def size(self) -> float:
+        return Counter(round(c.size, 1) for c in self.chars).most_common(1)[0][0]
+
+    @functools.cached_property
+    def words(self) -> list[tuple[str, float, float]]:
+        """(text, left, right) of each word. pdfium does not always write the spaces of a
+        justified line, so a word ends at a space or where the gap to the next glyph is wider
+        than any kerning (WORD_GAP of the size)."""
+        words: list[tuple[str, float, float]] = []
+        current: list[Char] = []
+        for char in self.chars:
+            if char.text == " " or (current and char.left - current[-1].right > WORD_GAP * char.size):
+                if current:
+                    words.append(("".join(c.text for c in current), current[0].left, current[-1].right))
+                current = [] if char.text == " " else [char]
+            else:
+                current.append(char)
+        if current:
+            words.append(("".join(c.text for c in current), current[0].left, current[-1].right))
+        return words
+
+    def word_gaps(self) -> list[float]:
+        return [b[1] - a[2] for a, b in itertools.pairwise(self.words)]
+
+
+@dataclass
+class Block:
+    """The text block of the book's pages, found from its most common lines."""
+
+    size: float  # the body text's font size
+    left: dict[int, float]  # page parity (0 recto, 1 verso) -> left edge
+    right: dict[int, float]
+    top: float
+    bottom: float
+
+    def measure(self, page: int) -> float:
+        return self.right[page % 2] - self.left[page % 2]
+
+    def full(self, line: Line) -> bool:
+        """A justified line: it reaches the right edge."""
+        return abs(line.right - self.right[line.page % 2]) <= EDGE_PT
+
+
+@dataclass
+class ProofResult:
+    findings: list[Diagnostic] = field(default_factory=list)
+    lines: int = 0
+    hyphenated: int = 0  # lines ending in a hyphen the layout made
+    recto_foot_hyphens: int = 0
+    uneven_spreads: int = 0
+    spreads: int = 0
+
+    def summary(self) -> str:
+        rate = 100 * self.hyphenated / self.lines if self.lines else 0.0
+        return (f"proof: {len(self.findings)} warning{'s' * (len(self.findings) != 1)}; "
+                f"{self.hyphenated} of {self.lines} lines end in a hyphen ({rate:.1f} %), "
+                f"{self.recto_foot_hyphens} at the foot of a recto; "
+                f"{self.uneven_spreads} of {self.spreads} spreads end on different lines")
+
+
+def proof(pdf_path: Path) -> ProofResult:
+    document = pypdfium2.PdfDocument(str(pdf_path))
+    try:
+        pages = [_lines(document, index) for index in range(len(document))]
+        labels = _labels(pdf_path, len(document))
+    finally:
+        document.close()
+    result = ProofResult()
+    block = _block(pages)
+    if block is None:
+        return result
+    text = [[line for line in page if _in_block(line, block)] for page in pages]
+    shown = display_path(pdf_path)
+
+    def warn(page: int, code: str, message: str, hint: str | None) -> None:
+        where = f"page {labels[page]}" + (f" (PDF page {page + 1})" if labels[page] != str(page + 1) else "")
+        result.findings.append(Diagnostic(shown, None, None, "warning", f"proof-{code}",
+                                          f"{where}: {message}", hint))
+
+    main_face = _main_face(pages)
+    _check_glyphs(pages, main_face, warn)
+    contents = next((i for i, page in enumerate(pages) if page and page[0].text.strip() == "Contents"), None)
+    if contents is not None:
+        _check_contents(pages[contents], contents, warn)
+    normal_space = _normal_space(text, block)
+    for index, lines in enumerate(text):
+        if index == contents:
+            continue
+        _check_page(index, lines, block, normal_space, warn, result)
+    _count_spreads(text, block, result)
+    return result
+
+
+# ---- reading the PDF -----------------------------------------------------------------------
+
+def _lines(document: pypdfium2.PdfDocument, index: int) -> list[Line]:
+    textpage = document[index].get_textpage()
+    raw = textpage.raw
+    box = pdfium_c.FS_RECTF()
+    buffer = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    lines: list[Line] = []
+    font, font_size = "", -1.0
+    try:
+        for i in range(pdfium_c.FPDFText_CountChars(raw)):
+            code = pdfium_c.FPDFText_GetUnicode(raw, i)
+            if code in (0x0D, 0x0A, 0xFFFE):
+                continue
+            pdfium_c.FPDFText_GetLooseCharBox(raw, i, box)
+            size = pdfium_c.FPDFText_GetFontSize(raw, i)
+            if code > 0x7F or size != font_size or not font:  # a face change shows in these
+                pdfium_c.FPDFText_GetFontInfo(raw, i, buffer, len(buffer), ctypes.byref(flags))
+                name = buffer.value.decode("latin-1")
+                font, font_size = name.partition("+")[2] or name, size
+            char = Char(chr(code), box.left, box.right, box.bottom, size, font)
+            same_line = lines and abs(lines[-1].baseline - box.bottom) < 1.0
+            if same_line and box.left >= lines[-1].chars[-1].left - 0.5:
+                lines[-1].chars.append(char)
+            elif char.text.strip():
+                lines.append(Line(index, [char]))
+    finally:
+        textpage.close()
+    for line in lines:
+        while line.chars and not line.chars[-1].text.strip():
+            line.chars.pop()
+    return [line for line in lines if line.chars]
+
+
+def _labels(pdf_path: Path, count: int) -> list[str]:
+    from pypdf import PdfReader
+
+    try:
+        labels = list(PdfReader(pdf_path).page_labels)
+    except Exception:  # labels are a nicety; the PDF page number is always there
+        labels = []
+    return labels if len(labels) == count else [str(i + 1) for i in range(count)]
+
+
+def _block(pages: list[list[Line]]) -> Block | None:
+    sizes: Counter[float] = Counter()
+    for page in pages:
+        for line in page:
+            sizes[line.size] += len(line.chars)
+    if not sizes:
+        return None
+    size = sizes.most_common(1)[0][0]
+    body = [line for page in pages for line in page if abs(line.size - size) < 0.2 and len(line.chars) > 20]
+    if not body:
+        return None
+    left, right = {}, {}
+    for parity in (0, 1):
+        lines = [line for line in body if line.page % 2 == parity] or body
+        left[parity] = Counter(round(line.left, 1) for line in lines).most_common(1)[0][0]
+        right[parity] = Counter(round(line.right, 1) for line in lines).most_common(1)[0][0]
+    baselines = sorted(line.baseline for line in body)
+    top = baselines[-1] + size
+    bottom = baselines[0] - size
+    return Block(size, left, right, top, bottom)
+
+
+def _in_block(line: Line, block: Block) -> bool:
+    """Body lines: inside the text block's height (running heads and folios stand outside)."""
+    return block.bottom <= line.baseline <= block.top
+
+
+def _main_face(pages: list[list[Line]]) -> str:
+    faces = Counter(char.font for page in pages for line in page for char in line.chars)
+    return _family(faces.most_common(1)[0][0]) if faces else ""
+
+
+def _family(font: str) -> str:
+    return re.split(r"[-,]", font.replace(" ", ""))[0] + (font.split("-")[1] if "-" in font else "")
+
+
+# ---- the checks --------------------------------------------------------------------------
+
+def _check_glyphs(pages: list[list[Line]], main_face: str, warn: Warn) -> None:
+    """Text the layout drew from another font: the typeface has no glyph for something in it
+    (the layout then takes the whole run from the fallback). Named with its code points."""
+    seen: set[tuple[str, str]] = set()
+    for page in pages:
+        for line in page:
+            runs: list[tuple[str, list[Char]]] = []
+            previous: Char | None = None
+            for char in line.chars:
+                foreign = char.text.strip() and _family(char.font) != main_face \
+                    and not any(face in char.font for face in DECLARED_FACES)
+                if foreign and runs and runs[-1][0] == char.font and runs[-1][1][-1] is previous:
+                    runs[-1][1].append(char)
+                elif foreign:
+                    runs.append((char.font, [char]))
+                previous = char
+            for font, chars in runs:
+                text = "".join(c.text for c in chars)
+                if (font, text) in seen:
+                    continue
+                seen.add((font, text))
+                unusual = [c for c in dict.fromkeys(text) if ord(c) > 0x7E] or list(dict.fromkeys(text))
+                points = ", ".join(f'"{c}" U+{ord(c):04X}' for c in unusual)
+                warn(line.page, "glyph", f'"{text}" is drawn from {font}, not the book\'s typeface '
+                     f"({points})", "use a character the typeface has, or declare a face that has it")
+
+
+def _check_contents(lines: list[Line], page: int, warn: Warn) -> None:
+    edges = []
+    for line in lines[1:]:
+        tail = re.search(r"([0-9]+|[ivxlcdm]+)$", line.text)
+        if "." in line.text and "..." in line.text.replace(" ", "") and tail is None:
+            warn(page, "contents-number", f'the contents entry "{line.text.split(".")[0].strip()}" '
+                 "has no page number", None)
+        elif tail is not None and "." in line.text:
+            edges.append(line.right)
+    if edges and max(edges) - min(edges) > CONTENTS_EDGE_PT:
+        warn(page, "contents-edge", f"the contents' page numbers end {max(edges) - min(edges):.1f} pt "
+             "apart: they are not on one right edge", None)
+
+
+def _normal_space(pages: list[list[Line]], block: Block) -> float:
+    """The typeface's word space, relative to its size: read from lines nobody justified."""
+    gaps = [gap / line.size for page in pages for line in page if not block.full(line)
+            for gap in line.word_gaps() if gap > 0]
+    return statistics.median(gaps) if gaps else 0.25
+
+
+def _check_page(index: int, lines: list[Line], block: Block, normal_space: float, warn: Warn,
+                result: ProofResult) -> None:
+    say = warn
+    run = 0
+    for number, line in enumerate(lines):
+        result.lines += 1
+        following = lines[number + 1] if number + 1 < len(lines) else None
+        previous = lines[number - 1] if number else None
+        words = [word for word, _, _ in line.words]
+        auto = line.text.endswith(AUTO_HYPHEN)
+        result.hyphenated += auto
+        run = run + 1 if line.text.endswith(HYPHENS) and _letter_before_end(line.text) else 0
+        if run == MAX_HYPHEN_RUN + 1:
+            say(index, "hyphen-run", f"{run} lines in a row end in a hyphen, from \"{_quote(line)}\"",
+                "rephrase, or allow a looser line")
+        if auto:
+            before = _letters(words[-1][:-1], from_end=True)
+            after = _letters(following.words[0][0]) if following else ""
+            if len(words) == 1:
+                say(index, "hyphen-stranded", f'the line holds only "{words[0]}", a fragment of a word',
+                    "the break before it was forced: look for a no-break join or a long word")
+            if 0 < len(before) < MIN_FRAGMENT or 0 < len(after) < MIN_FRAGMENT:
+                fragment = before if 0 < len(before) < MIN_FRAGMENT else after
+                say(index, "hyphen-fragment", f'a hyphen leaves "{fragment}" ({len(fragment)} letters) '
+                    f'in "{words[-1]}{after}"', f"at least {MIN_FRAGMENT} letters on each side")
+            if following is None and index % 2 == 0:
+                result.recto_foot_hyphens += 1
+        past = max(line.right - block.right[index % 2], block.left[index % 2] - line.left)
+        if past > OVERFULL_PT:
+            say(index, "overfull", f'"{words[-1] if line.right > block.right[index % 2] else words[0]}" '
+                f"stands {past:.1f} pt outside the text block", "allow a break in it, or rephrase")
+        if block.full(line) and following is not None and len(words) > 2:
+            gaps = line.word_gaps()
+            if gaps and statistics.median(gaps) / line.size > LOOSE_SPACE_RATIO * normal_space:
+                say(index, "loose", f'the word spaces of "{_quote(line)}" are '
+                    f"{statistics.median(gaps) / line.size / normal_space:.1f} times the normal space",
+                    "let a dash or a long word break, or rephrase")
+        if previous is not None and following is not None and block.full(previous) and block.full(following) \
+                and abs(line.left - block.left[index % 2]) < EDGE_PT \
+                and abs(following.left - block.left[index % 2]) < EDGE_PT \
+                and line.right - line.left < SHORT_LINE * block.measure(index) \
+                and abs(line.size - block.size) < 0.2 and not line.text.endswith((".", ":", "!", "?", "”")):
+            say(index, "short-line", f'"{_quote(line)}" breaks short inside a justified paragraph',
+                "a break was forced where none was written: look for a no-break join")
+    _check_page_ends(index, lines, block, say)
+
+
+def _check_page_ends(index: int, lines: list[Line], block: Block, say: Warn) -> None:
+    if not lines:
+        return
+    last = lines[-1]
+    text_above = any(abs(line.size - block.size) < 0.2 for line in lines[:-1])
+    if last.size > block.size * 1.1 and text_above:
+        say(index, "heading-foot", f'the heading "{last.text.strip()}" stands alone at the foot of the page',
+            "keep a heading with its text")
+
+
+def _count_spreads(pages: list[list[Line]], block: Block, result: ProofResult) -> None:
+    for verso in range(1, len(pages) - 1, 2):
+        left, right = pages[verso], pages[verso + 1]
+        if len(left) < 10 or len(right) < 10:
+            continue  # an opening, a chapter's last page, a blank
+        result.spreads += 1
+        if abs(left[-1].baseline - right[-1].baseline) > 1.0:
+            result.uneven_spreads += 1
+
+
+def _letter_before_end(text: str) -> bool:
+    return len(text) > 1 and _WORD_CHAR.match(text[-2]) is not None
+
+
+def _letters(word: str, from_end: bool = False) -> str:
+    letters = re.findall(r"[^\W\d_]+", word)
+    if not letters:
+        return ""
+    return letters[-1] if from_end else letters[0]
+
+
+def _quote(line: Line) -> str:
+    text = " ".join(word for word, _, _ in line.words)
+    return text if len(text) <= 60 else text[:57] + "…"
