@@ -18,6 +18,7 @@ def normalize(text: str) -> str:
 
 class Pdf:
     def __init__(self, path: Path):
+        self.path = path
         self.reader = PdfReader(path)
         self.pages = self.reader.pages
         self.labels = self.reader.page_labels

@@ -301,3 +301,31 @@ def test_links_to_other_markdown_files_follow_them(tmp_path: Path) -> None:
     with pytest.raises(BookError) as failure:
         parse_book(book(missing))
     assert [(d.code, d.line, d.col) for d in failure.value.diagnostics] == [("link-file", 3, 13)]
+
+
+def test_a_title_that_is_only_a_note_call_is_an_error() -> None:
+    chapter, report = parse_section(section("# [^h]\n\nText.\n\n[^h]: A note.\n"))
+    assert chapter is None
+    assert [(d.code, d.line) for d in report.errors] == [("no-title", 1)]
+
+
+def test_verse_in_notes_list_items_and_cells() -> None:
+    source = ("# T\n\nText.[^n]\n\n- one,  \n  two\n\n| a |\n|---|\n| x |\n\n"
+              "[^n]: first,  \n     second,  \n       third\n")
+    chapter, _ = parse_section(section(source))
+    assert chapter is not None
+    note = etree.fromstring(f"<div>{chapter.notes[0].html}</div>")
+    assert [s.get("class") for s in note.xpath("//p[@class='verse']/span")] == ["line", "line", "line i1"]
+    item = body(source).find(".//li")
+    assert item.get("class") == "verse" and [s.text for s in item.findall("span")] == ["one,", "two"]
+
+
+def test_file_links_in_titles_and_to_missing_anchors() -> None:
+    one = section("# One, after [Two](two.md)\n\nSee [nowhere](two.md#nowhere).\n", "one.md")
+    two = section("# Two\n\nText.\n", "two.md")
+    with pytest.raises(BookError) as failure:
+        parse_book(book(one, two))
+    assert [(d.code, d.line, d.col) for d in failure.value.diagnostics] == [("link-target", 3, 15)]
+    fixed = section("# One, after [Two](two.md)\n\nText.\n", "one.md")
+    manuscript, _ = parse_book(book(fixed, two))
+    assert 'href="#two"' in manuscript.chapters[0].title.full_html

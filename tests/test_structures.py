@@ -126,6 +126,11 @@ def test_a_note_call_in_a_title_works_and_stays_out_of_every_other_place(epub: E
     # The running head of the chapter's second page, and the note's page in the print notes.
     notes_page = next(t for t in pdf.texts if t.startswith("Notes The Factory System"))
     assert "A note called from the chapter’s title. (page 3)" in notes_page
+    # A running head takes the title without its call: the afterword's recto after its opening.
+    opening = pdf.page_starting_with("Afterword")
+    lines = pypdfium2.PdfDocument(pdf.path)[opening + 2].get_textpage().get_text_range().splitlines()
+    assert opening % 2 == 0 and "afterword" in [line.strip() for line in lines]  # not "afterword1"
+    assert "Afterword" in pdf.outline_titles()
 
 
 def test_note_numbers_follow_reading_order(epub: Epub) -> None:
@@ -371,3 +376,47 @@ def _contents_numbers(path: Path) -> list[tuple[str, float, float]]:
                 found.append((tail, number_left - chars[-1][1], right_edge))
         return found
     raise AssertionError("no contents page")
+
+
+def test_a_parts_own_epigraph_keeps_the_part_together(tmp_path: Path) -> None:
+    from bookbuild.loader import load
+
+    book = tmp_path / "book"
+    book.mkdir()
+    for name, source in [("part.md", "# Part Two\n"), ("motto.md", "> A motto.\n"), ("one.md", "# One\n"),
+                       ("after.md", "# Afterword\n")]:
+        (book / name).write_text(source)
+    (book / "book.toml").write_text(
+        '[book]\ntitle = "T"\ndate = "2025-01-01"\n\n[[contents]]\nfile = "part.md"\nkind = "part"\n\n'
+        '[[contents]]\nfile = "motto.md"\nkind = "epigraph"\n\n[[contents]]\nfile = "one.md"\n\n'
+        '[[contents]]\nfile = "after.md"\nkind = "afterword"\n')
+    assert [(s.id, s.part) for s in load(book).sections] == [
+        ("part", None), ("motto", "part"), ("one", "part"), ("after", None)]
+
+
+def test_diff_reads_the_notes_of_a_title_with_a_note_call(built: Built) -> None:
+    from bookbuild.diff import read_epub
+
+    chapters = {c.title: c for c in read_epub(built.epub).chapters}
+    assert len(chapters["The Factory System"].notes) == 4
+    assert "Dedication" in chapters
+
+
+def test_a_list_too_long_for_one_document_is_split_and_numbered_on(tmp_path: Path) -> None:
+    book = tmp_path / "list"
+    book.mkdir()
+    items = "".join(f"{n}. An entry of the long bibliography, number {n}, with a title and a place "
+                    f"of publication long enough to weigh.\n" for n in range(1, 3001))
+    (book / "one.md").write_text(f"# Bibliography\n\n{items}")
+    (book / "book.toml").write_text('[book]\ntitle = "L"\ndate = "2025-01-01"\n\n[[contents]]\n'
+                                    'file = "one.md"\nkind = "appendix"\n')
+    epub = Epub(build_book(book, tmp_path / "out", "--format", "epub").epub)
+    documents = [href for href in epub.spine if href.startswith("text/one")]
+    assert len(documents) >= 2
+    assert all(len(epub.zip.read(epub.href(href))) <= 300 * 1024 for href in documents)
+    lists = [ol for href in documents for ol in epub.document(href).xpath("//x:ol", namespaces=NS)]
+    starts = [int(ol.get("start", "1")) for ol in lists]
+    counts = [len(ol) for ol in lists]
+    assert starts[0] == 1 and all(starts[i + 1] == starts[i] + counts[i] for i in range(len(lists) - 1))
+    assert sum(counts) == 3000
+    assert epubcheck(epub.path, tmp_path)["messages"] == []

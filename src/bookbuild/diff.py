@@ -104,11 +104,24 @@ def _read_epub(path: Path) -> EditionText:
             chapters[-1].paragraphs.extend(_blocks(body))  # the rest of a long chapter, split for size
             continue
         heading = section.find(f"{XHTML}h1")
+        if heading is not None:
+            for call in heading.xpath(".//*[@role='doc-noteref']/.."):
+                _remove_keeping_tail(call)  # the title's note call is not part of its name
         title = _text(heading) if heading is not None else section.get("aria-label", "")
         chapters.append(ChapterText(Path(href).stem, title, _blocks(body)))
     for notes_doc in notes_docs:
         _attach_notes(chapters, notes_doc)
     return EditionText(str(path), metadata, chapters)
+
+
+def _remove_keeping_tail(element: etree._Element) -> None:
+    parent, before = element.getparent(), element.getprevious()
+    if element.tail:
+        if before is not None:
+            before.tail = (before.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def _attach_notes(chapters: list[ChapterText], notes_doc: etree._Element) -> None:

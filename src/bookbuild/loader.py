@@ -94,8 +94,8 @@ def _sections(book_dir: Path, manifest: Manifest, report: Report) -> tuple[Secti
         section_id = _unique_id(Path(entry.file).stem, ids)
         if entry.kind == "part":
             part = section_id
-        elif entry.kind not in PART_MEMBERS:
-            part = None
+        elif entry.kind not in PART_MEMBERS and kind.titled:
+            part = None  # back matter after the last part (a part's own epigraph stays in it)
         sections.append(Section(
             id=section_id,
             kind=entry.kind,

@@ -208,8 +208,11 @@ def _check_unsupported(section: Section, root: html.HtmlElement, report: Report)
             definitions.tag = "div"
             for item in definitions:
                 item.tag = "p" if item.find("p") is None else "div"
+    colon_lines = [n for n, text in enumerate(section.source.splitlines(), start=1)
+                   if re.match(r" {0,3}:[ \t]", text)]
     for found in stray:
-        line, _ = _position(section.source, _plain(found).lstrip(": \t")[:40])
+        first_word = (re.findall(r"[^\W_]{2,}", _plain(found)) or [""])[0]
+        line = next((n for n in colon_lines if first_word in section.source.splitlines()[n - 1]), None)
         report.warning(section.path, "definition-list", 'a line starting with ":" has no term '
                        "above it", line=line, col=1 if line else None,
                        hint="put the term on the line just above it, as a definition list has it")
@@ -269,7 +272,11 @@ def _take_title(section: Section, root: html.HtmlElement, report: Report) -> Hea
             title_id = f"{section.id}-title"
         heading = _heading(1, title_id, first)
         first.drop_tree()
-    if section.title and (heading is not None or section.kind_info.titled):
+    if heading is not None and not heading.text:
+        report.error(section.path, "no-title", "the section's title is only a note call",
+                     line=_source_line(section.source, ""), hint="give the heading words before the call")
+        return None
+    if section.title:
         title_id = heading.id if heading else f"{section.id}-title"
         calls = _note_calls(heading.full_html) if heading else ""
         return Heading(1, title_id, section.title, _escape(section.title),
@@ -334,7 +341,6 @@ def _collect_notes(section: Section, root: html.HtmlElement) -> tuple[Note, ...]
     for label, item in items.items():
         for backref in item.find_class("footnote-backref"):
             backref.drop_tree()
-        shape_verse(item)
         _refine_text(item)
         # python-markdown puts a no-break space before the back-link we just removed.
         body = re.sub(r"[\s\u00a0]+(</p>)?$", r"\1", inner_xhtml(item).strip())
@@ -376,7 +382,10 @@ def _headings(section: Section, root: html.HtmlElement, report: Report) -> tuple
                          f"heading level {level} follows level {level_above}: levels may not skip",
                          line=line, hint=f"use {'#' * (level_above + 1)} here")
         level_above = level
-        headings.append(_heading(level, element.get("id", ""), element))
+        heading = _heading(level, element.get("id", ""), element)
+        if heading.full_html != heading.html:  # a note call or a link: the outline takes the words
+            element.set("data-title", heading.text)
+        headings.append(heading)
     return tuple(headings)
 
 
@@ -510,14 +519,24 @@ def _resolve_file_links(book: Book, chapters: list[Chapter], report: Report,
             if not fragment:
                 return f'href="#{found.id}"'
             renamed = f"{found.id}-{fragment}"  # see _unique_ids_book_wide
-            return f'href="#{fragment if fragment in found.ids or renamed not in found.ids else renamed}"'
+            if fragment in found.ids or renamed in found.ids:
+                return f'href="#{fragment if fragment in found.ids else renamed}"'
+            if complete:
+                line, col = _position(chapter.section.source, f"{name}#{fragment}")
+                report.error(chapter.section.path, "link-target",
+                             f'the link to "{name}#{fragment}" points at no heading or anchor in '
+                             f"{name}", line=line, col=col,
+                             hint="check the id; a heading's id is shown in the EPUB's contents")
+            return match[0]
 
         return _FILE_LINK.sub(target, markup)
 
     result = []
     for chapter in chapters:
         notes = tuple(replace(note, html=resolve(chapter, note.html)) for note in chapter.notes)
-        result.append(replace(chapter, body_html=resolve(chapter, chapter.body_html), notes=notes))
+        title = replace(chapter.title, full_html=resolve(chapter, chapter.title.full_html))
+        result.append(replace(chapter, title=title, body_html=resolve(chapter, chapter.body_html),
+                              notes=notes))
     return result
 
 

@@ -305,7 +305,7 @@ def split_markup(markup: str, limit: int) -> list[str]:
     root = etree.fromstring(f'<div xmlns:epub="{EPUB_NS}">{markup}</div>'.encode())
     chunks: list[list[etree._Element]] = [[]]
     size = 0
-    for block in root:
+    for block in [part for child in root for part in _split_list(child, limit)]:
         block_size = len(etree.tostring(block, encoding="utf-8"))
         if chunks[-1] and size + block_size > limit:
             heads = [i for i, b in enumerate(chunks[-1]) if isinstance(b.tag, str) and b.tag in _HEADINGS
@@ -326,6 +326,26 @@ def split_markup(markup: str, limit: int) -> list[str]:
 
 
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+
+
+def _split_list(block: etree._Element, limit: int) -> list[etree._Element]:
+    """A list too long for one document (a bibliography, a glossary) becomes several lists
+    that go on where the last stopped (an ordered one from the right number)."""
+    if block.tag not in ("ol", "ul") or len(etree.tostring(block, encoding="utf-8")) <= limit:
+        return [block]
+    parts: list[etree._Element] = []
+    size, first = limit, int(block.get("start", "1"))
+    for number, item in enumerate(list(block)):
+        item_size = len(etree.tostring(item, encoding="utf-8"))
+        if size + item_size > limit:
+            parts.append(etree.Element(block.tag, dict(block.attrib)))
+            if block.tag == "ol" and number:
+                parts[-1].set("start", str(first + number))
+            size = 0
+        parts[-1].append(item)
+        size += item_size
+    parts[-1].tail = block.tail
+    return parts
 
 
 def _notes_file(number: int) -> str:
@@ -350,7 +370,8 @@ def _notes_documents(ms: Manuscript) -> list[list[dict[str, Any]]]:
                 size, group = 0, None
             if group is None:
                 group = {"chapter": chapter, "notes": [], "part": 1 + sum(
-                    g["chapter"] is chapter for doc in documents for g in doc)}
+                    g["chapter"] is chapter for doc in documents for g in doc),
+                    "file": Path(chapter_file(chapter)).name}  # for a book's own older template
                 documents[-1].append(group)
             group["notes"].append(note)
             size += note_size

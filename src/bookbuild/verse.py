@@ -24,6 +24,9 @@ from markdown.preprocessors import Preprocessor
 INDENT_MARK = "\ue000"  # one step of indentation (a private-use character, never in a book)
 MAX_INDENT = 4  # steps the stylesheets style: i1 … i4
 
+_INLINE = frozenset({"a", "abbr", "b", "br", "cite", "code", "em", "i", "img", "mark", "q", "s",
+                     "small", "span", "strong", "sub", "sup", "time", "u"})
+_NOTE_DEFINITION = re.compile(r"^ {0,3}\[\^[^\]]+\]:[ \t]")  # its lines go on 4 spaces in
 _QUOTE_PREFIX = re.compile(r"^( {0,3}>[ ]?)*")
 _LIST_ITEM = re.compile(r"^( *)([-*+]|\d+[.)])( +)")
 
@@ -46,6 +49,8 @@ class _IndentMarks(Preprocessor):
             item = _LIST_ITEM.match(text)
             if item:
                 base = len(item.group(0))
+            elif _NOTE_DEFINITION.match(text):
+                base = 4
             elif _ends_in_hard_break(previous) and text.startswith(" "):
                 extra = spaces - base - 1  # beyond the list's column and the separator
                 steps = min(max(extra + 1, 0) // 2, MAX_INDENT)
@@ -64,10 +69,12 @@ class VerseExtension(Extension):
 
 
 def shape_verse(root: html.HtmlElement) -> None:
-    """Every paragraph with hard line breaks becomes lines; then no mark is left anywhere."""
-    for paragraph in list(root.iter("p")):
-        if paragraph.find("br") is not None:
-            _lines(paragraph)
+    """Every paragraph (or list item, definition, table cell holding only text) with hard line
+    breaks becomes lines; then no mark is left anywhere."""
+    for holder in list(root.iter("p", "li", "dd", "td", "th")):
+        if holder.find("br") is not None and all(
+                isinstance(child.tag, str) and child.tag in _INLINE for child in holder):
+            _lines(holder)
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
