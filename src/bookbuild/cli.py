@@ -201,8 +201,8 @@ def run_preflight(args: argparse.Namespace) -> int:
     result = preflight(Path(args.pdf), args.target)
     for finding in result.findings + result.proof.findings:
         print(finding)
-    print(summary(result))
     print(result.proof.summary())
+    print(summary(result))  # the verdict last
     clean = result.passed and not (args.strict and result.proof.findings)
     return EXIT_OK if clean else EXIT_FINDINGS
 
