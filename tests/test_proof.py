@@ -86,3 +86,15 @@ def test_strict_makes_proof_warnings_count(tmp_path: Path) -> None:
     built = build_book(book, tmp_path / "out", "--format", "pdf")
     assert run_bookbuild("preflight", built.pdf).returncode == 0
     assert run_bookbuild("preflight", "--strict", built.pdf).returncode == 1
+
+
+def test_list_bullets_are_dashes_the_typeface_draws(tmp_path: Path) -> None:
+    """WeasyPrint 70 draws EB Garamond's list markers as a small capital A: lists get an en dash
+    set as text, from the book's own typeface."""
+    codes, _ = proof_codes(tmp_path, f"{TEXT}\n\n- first item\n- second item\n")
+    assert "proof-glyph" not in codes
+    from pdfread import Pdf
+
+    pdf = Pdf(next((tmp_path / "out").glob("proof.pdf")))
+    page = next(text for text in pdf.texts if "first item" in text)
+    assert "– first item – second item" in page

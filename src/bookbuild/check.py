@@ -39,15 +39,13 @@ def check_book(book_dir: Path, *, target: str | None = None) -> CheckResult:
         shown = display_path(book_dir)
         result.tools.append(run_epubcheck(outputs["epub"], f"{shown}:{slug}.epub"))
         result.tools.append(run_ace(outputs["epub"], f"{shown}:{slug}.epub"))
-        print_target = target or _manifest_target(book_dir)
-        if print_target is None:
-            result.tools.append(ToolResult("preflight", skipped="no print target in book.toml"))
-        else:
-            found = preflight(outputs["pdf"], print_target)
-            shown_pdf = f"{shown}:{slug}.pdf"
-            result.tools.append(ToolResult("preflight", [
-                Diagnostic(shown_pdf, d.line, d.col, d.severity, d.code, d.message, d.hint)
-                for d in found.findings]))
+        # The generic preflight always runs (an image at 84 ppi fails any printer); a print target
+        # adds its service's own rules.
+        found = preflight(outputs["pdf"], target or _manifest_target(book_dir))
+        shown_pdf = f"{shown}:{slug}.pdf"
+        result.tools.append(ToolResult("preflight", [
+            Diagnostic(shown_pdf, d.line, d.col, d.severity, d.code, d.message, d.hint)
+            for d in found.findings]))
     return result
 
 

@@ -94,7 +94,7 @@ def make_parser() -> argparse.ArgumentParser:
     check = add_command(commands,
         "check", help="check a book: inputs, EPUBCheck, DAISY Ace, print preflight",
         description="Run every input check, then build into a scratch folder and run EPUBCheck, "
-                    "DAISY Ace and (when the manifest names a print target) the preflight. Writes "
+                    "DAISY Ace and the print preflight (a print target adds its own rules). Writes "
                     "nothing in build/. Exit 0 clean, 1 findings, 2 unusable input.")
     add_book_dir(check)
     check.add_argument("--strict", action="store_true", help="warnings count as findings")
