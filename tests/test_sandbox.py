@@ -177,3 +177,16 @@ def test_a_real_build_past_every_check_never_reaches_the_listener(tmp_path: Path
                              "inside the book folder)\n")
     assert listener.requests == []
     assert not out.exists()
+
+
+def test_a_template_linked_outside_the_book_is_refused(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "errors" / "template-undefined", book)
+    shutil.rmtree(book / "templates")
+    (book / "templates" / "partials").mkdir(parents=True)
+    (book / "templates" / "partials" / "copyright.html.j2").symlink_to("/etc/passwd")
+    result = run_bookbuild("build", book, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "error[template-outside]" in result.stderr and "root:" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()

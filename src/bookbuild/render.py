@@ -6,16 +6,21 @@ so are the stylesheets (styles/). Nothing here writes a file.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import posixpath
 import re
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import markupsafe
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
 from . import __version__, printspec
@@ -103,11 +108,54 @@ def date_label(iso_date: str) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
+# A book's own template is untrusted: it renders in Jinja's sandbox, which stops code, and under
+# a time limit, which stops loops (nested `range` would run for hours).
+TEMPLATE_SECONDS = 20
+
+
+class _ContainedLoader(jinja2.FileSystemLoader):
+    """Loads a template only when its file, links resolved, is inside the folder: a symbolic link
+    to /etc/passwd in a book's templates/ is refused, not included."""
+
+    def get_source(self, environment: jinja2.Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        root = Path(self.searchpath[0]).resolve()
+        if not Path(filename).resolve().is_relative_to(root):
+            raise book_error(filename, "template-outside",
+                             f'the template "{template}" is a link to a file outside {display_path(root)}',
+                             hint="copy the file into the book's templates/ folder")
+        return source, filename, uptodate
+
+
+class _TemplateTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _TemplateTimeout in the main thread after `seconds` (elsewhere: no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise _TemplateTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def environment(book: Book) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(TEMPLATES_DIR))]
+    loaders: list[jinja2.BaseLoader] = [_ContainedLoader(str(TEMPLATES_DIR))]
     if book.templates_dir is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(str(book.templates_dir)))
-    env = jinja2.Environment(
+        loaders.insert(0, _ContainedLoader(str(book.templates_dir)))
+    env = ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: bool(name) and name.endswith((".xhtml.j2", ".html.j2")),
@@ -122,7 +170,17 @@ def environment(book: Book) -> jinja2.Environment:
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
     """Render, turning a mistake in a book's own template into a diagnostic with its line."""
     try:
-        return env.get_template(name).render(**context)
+        with _time_limit(TEMPLATE_SECONDS):
+            return env.get_template(name).render(**context)
+    except _TemplateTimeout as exc:
+        path, line = _template_frame(exc, env, name)
+        raise book_error(path, "template-time", f"the template ran for more than {TEMPLATE_SECONDS} s "
+                         "and was stopped", line=line, hint="look for a loop that never ends") from None
+    except jinja2.exceptions.SecurityError as exc:
+        path, line = _template_frame(exc, env, name)
+        raise book_error(path, "template-unsafe", str(exc).rstrip("."), line=line,
+                         hint="a book's templates may use its data and filters, not Python's internals") \
+            from None
     except jinja2.TemplateSyntaxError as exc:
         raise book_error(exc.filename or name, "template", exc.message or "syntax error",
                          line=exc.lineno) from None
