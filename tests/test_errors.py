@@ -132,3 +132,34 @@ def test_output_below_a_regular_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (f"{tmp_path / 'plain' / 'out'}: error[output]: cannot write here: "
                              f"{tmp_path / 'plain'} is a file (choose another --out folder)\n")
+
+
+def test_a_pipe_as_a_chapter_is_refused_without_waiting(tmp_path: Path, filled_out: Path) -> None:
+    book = copy_good(tmp_path)
+    (book / "one.md").unlink()
+    os.mkfifo(book / "one.md")
+    before = tree_hashes(filled_out)
+    result = run_case(book, filled_out)
+    assert result.returncode == 2
+    assert result.stderr == ('book.toml:7: error[not-a-file]: "one.md" is not a regular file '
+                             "(give a file of the book, not a pipe or a device)\n")
+    assert tree_hashes(filled_out) == before
+
+
+def test_unexpected_build_state_is_treated_as_none(tmp_path: Path) -> None:
+    book = copy_good(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".bookbuild-state.json").write_text('{"pages": [1, 2], "images": {"case": [["x", "y", 3]]}}')
+    result = run_bookbuild("build", book, "--out", out, "--format", "pdf")
+    assert result.returncode == 0, result.stderr
+    assert (out / "case.pdf").exists()
+
+
+def test_the_current_folder_is_the_book_when_it_holds_one(tmp_path: Path) -> None:
+    book = copy_good(tmp_path)
+    first = run_bookbuild("build", "--format", "epub", cwd=book)
+    assert first.returncode == 0, first.stderr
+    assert (book / "build" / "case.epub").exists()
+    again = run_bookbuild("build", "--format", "epub", cwd=book)
+    assert again.stdout.strip().endswith("unchanged"), again.stdout  # build/ is not an input

@@ -37,8 +37,10 @@ def add_command(commands: argparse._SubParsersAction, name: str, **kwargs: str
 
 
 def add_book_dir(command: argparse.ArgumentParser) -> None:
-    command.add_argument("book_dir", nargs="?", default="book", metavar="BOOK_DIR",
-                         help="the folder holding book.toml (default: book)")
+    here = Path("book.toml").is_file()  # `cd mybook && bookbuild build`, as mdBook has it
+    command.add_argument("book_dir", nargs="?", default="." if here else "book", metavar="BOOK_DIR",
+                         help="the folder holding book.toml (default: the current folder when it "
+                              "holds book.toml, else book)")
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,27 @@ from .model import PART_MEMBERS, SECTION_KINDS, Book, Section
 from .stylesheets import check_stylesheet
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
+# An image larger than this is no book illustration (a 300 ppi page of 8.5 x 11 in is 8.4 MP):
+# laying it out would take gigabytes, and Pillow alone stops only above about 179 MP.
+MAX_IMAGE_PIXELS = 40_000_000
+
+# Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]"
+                      r"|&#(?:[xX]0*([0-9a-fA-F]{1,6})|0*([0-9]{1,7}));")
+
+
+def control_character(text: str) -> tuple[int, int, str] | None:
+    """The first character XML cannot carry: (line, column, "U+001B"), or None."""
+    for match in _CONTROL.finditer(text):
+        if match[1] or match[2]:
+            code = int(match[1], 16) if match[1] else int(match[2])
+            if not ((code < 0x20 and code not in (9, 10, 13)) or code in (0x7F, 0xFFFE, 0xFFFF)):
+                continue
+        else:
+            code = ord(match[0])
+        line = text.count("\n", 0, match.start()) + 1
+        return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1, f"U+{code:04X}"
+    return None
 COVER_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MIN_COVER_WIDTH = 1400  # below this, stores reject or blur the cover
 
@@ -74,6 +95,10 @@ def resolve_inside(root: Path, name: str, referrer: Path, report: Report,
     if path.is_dir():
         report.error(referrer, "not-a-file", f'"{name}" is a folder, not a file', line=line)
         return None
+    if not path.is_file():  # a FIFO or a device: reading it would wait for ever
+        report.error(referrer, "not-a-file", f'"{name}" is not a regular file', line=line,
+                     hint="give a file of the book, not a pipe or a device")
+        return None
     return path
 
 
@@ -130,6 +155,12 @@ def read_source(path: Path, report: Report) -> str | None:
     if not text.strip():
         report.error(path, "empty-file", "the file is empty",
                      hint="write the section, or remove it from the contents")
+        return None
+    found = control_character(text)
+    if found is not None:
+        line, col, name = found
+        report.error(path, "control-character", f"a control character ({name}) cannot go into a book",
+                     line=line, col=col, hint="delete it; it is invisible in most editors")
         return None
     return text.removeprefix("\ufeff")
 

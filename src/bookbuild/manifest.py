@@ -13,11 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Report, book_error
-from .model import SECTION_KINDS, Contributor, Edition, EpubOptions, Metadata, PdfOptions
-from .printspec import PAPER_INCHES_PER_PAGE, TRIM_SIZES
+from .model import (
+    MAX_NAME_LENGTH,
+    SECTION_KINDS,
+    Contributor,
+    Edition,
+    EpubOptions,
+    Metadata,
+    PdfOptions,
+    fill_output_name,
+)
+from .printspec import PAPER_INCHES_PER_PAGE, TRIM_LIMITS_IN, TRIM_SIZES
 from .typography import smart_quotes
 
 MANIFEST_NAME = "book.toml"
+MAX_SLUG_LENGTH = 80  # the slug names files; "-2nd-edition", "-cover" and ".pdf" come after it
 
 UNIT_POINTS = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0}
 
@@ -110,13 +120,19 @@ def check_date(value: Any) -> str | None:
 def check_slug(value: str) -> str | None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
         return f'"{value}" is not a plain file name: use letters, digits, ".", "_" and "-"'
+    if len(value) > MAX_SLUG_LENGTH:
+        return f"the slug is {len(value)} characters long; the limit is {MAX_SLUG_LENGTH}"
     return None
 
 
 def check_trim(value: str) -> str | None:
-    if parse_trim(value) is None:
+    size = parse_trim(value)
+    if size is None:
         names = ", ".join(TRIM_SIZES)
         return f'unknown trim size "{value}" (use one of {names}, or "WIDTHxHEIGHT" with in, mm or cm)'
+    low, high = TRIM_LIMITS_IN
+    if not all(low * 72 <= side <= high * 72 for side in size):
+        return f'a trim of "{value}" is not a book page: each side must be {low} to {high} in'
     return None
 
 
@@ -137,12 +153,12 @@ def check_toc_depth(value: int) -> str | None:
 
 
 def check_output_name(value: str) -> str | None:
-    try:
-        name = value.format(slug="s", edition=1, ordinal="1st")
-    except (KeyError, IndexError, ValueError):
+    if re.search(r"[{}]", re.sub(r"\{(slug|edition|ordinal)\}", "", value)):
         return f'"{value}" may use only {{slug}}, {{edition}} and {{ordinal}}'
-    if "/" in name or "\\" in name or name.startswith("."):
-        return f'"{value}" must be a plain file name, without folders'
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", fill_output_name(value, "s", 1)):
+        return f'"{value}" must be a plain file name: letters, digits, ".", "_" and "-", no folders'
+    if len(fill_output_name(value, "s" * MAX_SLUG_LENGTH, 1)) > MAX_NAME_LENGTH:
+        return f'"{value}" can make a file name over {MAX_NAME_LENGTH} characters'
     if "{edition}" not in value and "{ordinal}" not in value:
         return f'"{value}" must contain {{edition}} or {{ordinal}}: otherwise the next edition ' \
                "would overwrite this one's files"
@@ -333,6 +349,8 @@ class _Validator:
                 self.error(full, f'"{full}" must be {_TYPE_NAMES[kinds[0]]}, not {_describe(value)}')
                 continue
             problem = field.check(value) if field.check else None
+            if problem is None and isinstance(value, str):
+                problem = _control_problem(value)
             if problem:
                 self.error(full, f'"{full}": {problem}')
                 continue
@@ -341,6 +359,13 @@ class _Validator:
             if field.required and key not in data:
                 self.error(prefix, f'{where} is missing the required key "{key}"')
         return valid
+
+
+def _control_problem(value: str) -> str | None:
+    from .loader import control_character
+
+    found = control_character(value)
+    return f"a control character ({found[2]}) cannot go into a book" if found else None
 
 
 def _describe(value: Any) -> str:

@@ -7,6 +7,7 @@ render -> EpubPackage / PrintDocument (finished documents, ready for a writer)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +101,18 @@ class Metadata:
         """The outputs' file name without extension; an edition above the first says so, so
         that building the second edition never overwrites the first's files."""
         pattern = self.output_name or ("{slug}" if self.edition == 1 else "{slug}-{ordinal}-edition")
-        return pattern.format(slug=self.slug, edition=self.edition, ordinal=ordinal(self.edition))
+        return fill_output_name(pattern, self.slug, self.edition)
+
+
+OUTPUT_FIELDS = ("slug", "edition", "ordinal")
+MAX_NAME_LENGTH = 120  # characters of an output's name: far inside every file system's limit
+
+
+def fill_output_name(pattern: str, slug: str, edition: int) -> str:
+    """{slug}, {edition} and {ordinal}, and nothing else: not str.format, which would let a
+    manifest reach attributes ({edition.__doc__}) or pad a number to any width."""
+    values = {"slug": slug, "edition": str(edition), "ordinal": ordinal(edition)}
+    return re.sub(r"\{(slug|edition|ordinal)\}", lambda m: values[m[1]], pattern)
 
 
 @dataclass(frozen=True)

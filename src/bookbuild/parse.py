@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import markdown
@@ -564,10 +565,34 @@ def _check_images(book: Book, chapters: list[Chapter], report: Report) -> None:
                 report.error(chapter.section.path, "image-format",
                              f'"{image.src}" is not an image format e-readers show', line=line,
                              hint="use JPEG, PNG, GIF or SVG")
+            elif path.suffix.lower() != ".svg":
+                _check_pixels(chapter.section.path, image.src, path, line, col, report)
             if not image.alt.strip():
                 report.warning(chapter.section.path, "image-alt",
                                f'the image "{image.src}" has no alt text', line=line, col=col,
                                hint="describe it for readers who cannot see it: ![description](…)")
+
+
+def _check_pixels(referrer: Path, src: str, path: Path, line: int | None, col: int | None,
+                  report: Report) -> None:
+    from PIL import Image as Pillow
+
+    from .loader import MAX_IMAGE_PIXELS
+
+    try:
+        with Pillow.open(path) as picture:
+            pixels = picture.size[0] * picture.size[1]
+    except Pillow.DecompressionBombError as refused:  # Pillow will not open it; it says the size
+        found = re.search(r"\((\d+) pixels\)", str(refused))
+        pixels = int(found[1]) if found else (Pillow.MAX_IMAGE_PIXELS or 0) * 2 + 1
+    except (OSError, SyntaxError, ValueError):
+        report.error(referrer, "image-format", f'"{src}" is not an image bookbuild can read', line=line,
+                     col=col, hint="save it again as JPEG or PNG")
+        return
+    if pixels > MAX_IMAGE_PIXELS:
+        report.error(referrer, "image-too-large", f'"{src}" has {pixels / 1e6:.0f} million pixels; '
+                     f"the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} million", line=line, col=col,
+                     hint="scale it to the size it prints at, 300 pixels to the inch")
 
 
 def image_media_type(src: str) -> str:

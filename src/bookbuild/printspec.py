@@ -11,6 +11,9 @@ from dataclasses import dataclass
 POINTS_PER_INCH = 72.0
 
 # Trim sizes print-on-demand services offer, in points.
+# A trim outside these (inches, each side) is no book page; a 0.2 in page would never lay out.
+TRIM_LIMITS_IN = (3.0, 12.0)
+
 TRIM_SIZES: dict[str, tuple[float, float]] = {
     "5x8": (360, 576),
     "5.25x8": (378, 576),

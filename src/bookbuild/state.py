@@ -23,7 +23,10 @@ class BuildState:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) else {}
+        if not isinstance(data, dict):
+            return {}
+        # Written by hand or by another version: what is not as expected is forgotten, never trusted.
+        return {key: value for key, value in data.items() if isinstance(value, dict)}
 
     def pages(self, slug: str) -> int | None:
         value = self.data.get("pages", {}).get(slug)
@@ -32,7 +35,8 @@ class BuildState:
     def images(self, slug: str) -> list[tuple[str, int, int]]:
         """(source, width, height) of each image the last build placed in the PDF."""
         rows = self.data.get("images", {}).get(slug, [])
-        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows if isinstance(r, list) and len(r) == 3]
+        return [(str(r[0]), r[1], r[2]) for r in rows if isinstance(rows, list) and isinstance(r, list)
+                and len(r) == 3 and isinstance(r[1], int) and isinstance(r[2], int)]
 
     def record(self, slug: str, pages: int, images: list[tuple[str, int, int]]) -> None:
         self.data.setdefault("pages", {})[slug] = pages
