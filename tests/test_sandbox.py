@@ -190,3 +190,51 @@ def test_a_template_linked_outside_the_book_is_refused(tmp_path: Path) -> None:
     assert "error[template-outside]" in result.stderr and "root:" not in result.stderr
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
+
+
+def _start_layout(tmp_path: Path) -> tuple[subprocess.Popen, Path, dict[str, str]]:
+    """A 260-page book built once, edited, and being laid out again."""
+    book = generate(tmp_path / "book", pages=260)
+    out = tmp_path / "out"
+    build_book(book, out)
+    before = hashes(out)
+    chapter = book / "chapter-001.md"
+    chapter.write_text(chapter.read_text().replace("# Chapter 1", "# Chapter One", 1))
+    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build", str(book), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".pdf.part") for p in out.iterdir()):
+        assert time.monotonic() < deadline and process.poll() is None, "the layout never started"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    return process, out, before
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
+    process, out, before = _start_layout(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert stderr.strip().splitlines()[-1] == "bookbuild: terminated; earlier outputs are left as they were"
+    assert "Traceback" not in stderr
+    assert hashes(out) == before
+
+
+def test_the_layout_dies_with_its_parent(tmp_path: Path) -> None:
+    process, out, before = _start_layout(tmp_path)
+    process.kill()  # kill -9: the parent cannot clean up
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 5  # a 260-page layout would run on for about 10 s more
+    while True:  # the child was in the parent's session: the group empties when it is gone
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "the PDF process outlived its parent"
+        time.sleep(0.1)
+    assert {name for name in hashes(out) if not name.endswith(".part")} == set(before)
+    # The parent could not remove its staged file; the next build does, then builds.
+    rebuilt = run_bookbuild("build", tmp_path / "book", "--out", out)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert not [name for name in hashes(out) if name.endswith(".part")]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -14,6 +15,16 @@ from .diagnostics import BookError, Diagnostic
 from .manifest import PDF_VARIANTS, PRINT_TARGETS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: unwinds like Ctrl-C, so that every temporary file is removed."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up must not be interrupted
+    raise Terminated
 
 
 class UsageError(Exception):
@@ -122,14 +133,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    signal.signal(signal.SIGTERM, _terminate)  # a CI job cancelled, `kill`: as Ctrl-C
     try:
         return COMMANDS[args.command](args)
     except BookError as error:
         print_diagnostics(error.diagnostics)
         return EXIT_BAD_INPUT
+    except Terminated:
+        print("bookbuild: terminated; earlier outputs are left as they were", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("bookbuild: interrupted; earlier outputs are left as they were", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as error:  # a bug in bookbuild, not in the book
         if args.debug:
             traceback.print_exc()

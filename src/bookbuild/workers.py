@@ -7,6 +7,7 @@ as a KeyboardInterrupt, so its atomic writes clean up after themselves.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -19,6 +20,7 @@ from typing import Any
 from .diagnostics import BookError
 
 _FORK = multiprocessing.get_context("fork")
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class ChildFailure(RuntimeError):
@@ -33,11 +35,27 @@ def _interrupt_once(_signum: int, _frame: object) -> None:
     # Ctrl-C reaches the child twice (from the terminal, then from the parent's cancel):
     # the first interrupts the work, the rest must not interrupt the clean-up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
-def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+def _die_with_parent(parent: int) -> None:
+    """If the parent is killed outright (kill -9), the child is interrupted as by Ctrl-C and
+    cleans up, instead of laying out for nobody and leaving its temporary file (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any, ...],
+           parent: int) -> None:
     signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    _die_with_parent(parent)
     try:
         connection.send(("ok", function(*args)))
     except BookError as error:
@@ -53,7 +71,8 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
 class Job:
     def __init__(self, function: Callable[..., Any], *args: Any):
         self._receive, send = _FORK.Pipe(duplex=False)
-        self._process = _FORK.Process(target=_child, args=(send, function, args), daemon=True)
+        self._process = _FORK.Process(target=_child, args=(send, function, args, os.getpid()),
+                                      daemon=True)
         self._process.start()
         send.close()
         self.started = time.perf_counter()

@@ -47,6 +47,9 @@ class Staging:
 
     def path_for(self, target: Path) -> Path:
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        # A build killed outright (kill -9, a power cut) left its temporary file: gone now.
+        for stale in self.out_dir.glob(f"{TEMP_PREFIX}*-{target.name}.part"):
+            stale.unlink(missing_ok=True)
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{target.name}.part", dir=self.out_dir)
         os.close(fd)
         temp = Path(name)
