@@ -208,3 +208,16 @@ def test_new_keeps_any_title_valid_toml(tmp_path: Path) -> None:
     import tomllib
 
     assert tomllib.loads((folder / "book.toml").read_text())["book"]["title"] == title
+
+
+def test_a_new_book_takes_its_second_edition_without_a_date_clash(tmp_path: Path) -> None:
+    folder = tmp_path / "my book"
+    made = run_bookbuild("new", folder)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().splitlines()[-1] == \
+        f"next: bookbuild build '{folder}'   (or: bookbuild serve '{folder}')"
+    with (folder / "book.toml").open("a") as manifest:
+        manifest.write('\n[[editions]]\nnumber = 2\ndate = "2099-01-01"\nsummary = "Second."\n')
+    built = run_bookbuild("build", folder, "--out", tmp_path / "out", "--format", "epub")
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "out" / "my-book-2nd-edition.epub").exists()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import traceback
@@ -241,7 +242,8 @@ def run_new(args: argparse.Namespace) -> int:
     written = new_book(Path(args.folder), args.title)
     for path in written:
         print(f"created {path}{'/' if path.is_dir() else ''}")
-    print(f"next: bookbuild build {args.folder}   (or: bookbuild serve {args.folder})")
+    folder = shlex.quote(str(args.folder))  # a title with spaces makes a folder with spaces
+    print(f"next: bookbuild build {folder}   (or: bookbuild serve {folder})")
     return EXIT_OK
 
 
