@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -101,3 +102,29 @@ def test_a_book_broken_from_the_start_exits_2(tmp_path: Path) -> None:
                              "--port", str(free_port())], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "error[no-title]" in result.stderr
+
+
+def _status(url: str, path: str, host: str | None = None) -> int:
+    import http.client
+
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.putrequest("GET", path, skip_host=host is not None)
+    if host is not None:
+        connection.putheader("Host", host)
+    connection.endheaders()
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_odd_paths_and_foreign_hosts_get_400(server) -> None:
+    _book, url, process = server
+    assert _status(url, "/text/one.xhtml") == 200
+    assert _status(url, "/%00") == 400
+    assert _status(url, "/" + "a/" * 200 + "x.png") == 400
+    assert _status(url, "/" + "b" * 5000) == 400
+    # DNS rebinding: a page at evil.example that points its name at 127.0.0.1.
+    assert _status(url, "/text/one.xhtml", host="evil.example:8000") == 400
+    assert _status(url, "/text/one.xhtml", host="localhost:8000") == 200
+    assert process.poll() is None  # and the server goes on, with no traceback

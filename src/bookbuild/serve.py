@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import ipaddress
 import mimetypes
 import threading
 import time
@@ -102,12 +103,22 @@ class Preview:
                                face_urls=urls).encode("utf-8")
 
 
+MAX_PATH_LENGTH = 1024  # no file of a book has a longer path
+MAX_PATH_DEPTH = 32
+
+
 def make_handler(preview: Preview, stopping: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            if not self.host_allowed():
+                self.send_error(400, "unknown host")  # a page elsewhere rebinding its name to us
+                return
             path = unquote(urlsplit(self.path).path).lstrip("/")
+            if "\x00" in path or len(path) > MAX_PATH_LENGTH or path.count("/") > MAX_PATH_DEPTH:
+                self.send_error(400, "not a path in this book")
+                return
             if path in ("", "index.html"):
                 self.send_response(302)
                 self.send_header("Location", "/text/titlepage.xhtml")
@@ -117,7 +128,11 @@ def make_handler(preview: Preview, stopping: threading.Event) -> type[http.serve
             if path == "_events":
                 self.events()
                 return
-            body, kind = self.lookup(path)
+            try:
+                body, kind = self.lookup(path)
+            except (OSError, ValueError):
+                self.send_error(400, "not a path in this book")
+                return
             if body is None:
                 self.send_error(404, "not in this book")
                 return
@@ -127,6 +142,16 @@ def make_handler(preview: Preview, stopping: threading.Event) -> type[http.serve
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(body)
+
+        def host_allowed(self) -> bool:
+            """Only the names this server is reached by: DNS rebinding sends another."""
+            host = (self.headers.get("Host") or "").strip().lower()
+            host = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+            try:
+                ipaddress.ip_address(host)  # an address is no name to rebind
+            except ValueError:
+                return host == "localhost"
+            return True
 
         def lookup(self, path: str) -> tuple[bytes | None, str]:
             if path.startswith("_preview/"):
