@@ -104,7 +104,8 @@ def test_diff_names_exactly_the_changes(editions: tuple[Path, Path, Path]) -> No
     assert lines[intro + 2].startswith("  ~ ¶5: [-On-] {+In+} this [-page,-] {+book,+} readers will find")
     months = lines.index('chapter "August-December 1991: The final months of the USSR":')
     assert lines[months + 1] == "  + note 2: A note new in this edition."
-    assert lines[-1] == "2 chapters differ: 1 changed, 2 added, 0 removed, 0 notes renumbered"
+    assert lines[-1] == ("2 chapters differ (2 changed, 0 added, 0 removed); paragraphs: 1 changed, "
+                         "1 added, 0 removed; notes: 1 added, 0 removed, 0 renumbered")
     # The two book folders compare the same way.
     folders = run_bookbuild("diff", editions[0], second)
     assert folders.returncode == 1 and "  + ¶3: A paragraph new in the second edition." in folders.stdout
@@ -127,7 +128,8 @@ def test_diff_reports_renumbered_notes(tmp_path: Path) -> None:
         "  note 1 is now note 2: The first note of chapter one.",
         "  note 2 is now note 3: The second note of chapter one.",
         "  + note 1: A note put before the others.",
-        "1 chapter differs: 1 changed, 1 added, 0 removed, 2 notes renumbered",
+        "1 chapter differs (1 changed, 0 added, 0 removed); paragraphs: 1 changed, 0 added, "
+        "0 removed; notes: 1 added, 0 removed, 2 renumbered",
     ]
 
 
@@ -221,3 +223,22 @@ def test_a_new_book_takes_its_second_edition_without_a_date_clash(tmp_path: Path
     built = run_bookbuild("build", folder, "--out", tmp_path / "out", "--format", "epub")
     assert built.returncode == 0, built.stderr
     assert (tmp_path / "out" / "my-book-2nd-edition.epub").exists()
+
+
+def test_diff_counts_chapters_and_notes_apart_and_an_epub_against_its_folder(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(BOOKS / "features", old)
+    shutil.copytree(BOOKS / "features", new)
+    (new / "three.md").write_text("# Three\n\nA chapter added.\n")
+    with (new / "book.toml").open("a") as manifest:
+        manifest.write('\n[[contents]]\nfile = "three.md"\n')
+    one = new / "one.md"
+    text = one.read_text().replace("[^b]", "", 1)
+    one.write_text(text.replace("[^b]: The second note of chapter one.\n", ""))
+    result = run_bookbuild("diff", old, new)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1].startswith("2 chapters differ (1 changed, 1 added, 0 removed)")
+    assert "notes: 0 added, 1 removed" in result.stdout.splitlines()[-1]
+    built = build_book(old, tmp_path / "out", "--format", "epub")
+    same = run_bookbuild("diff", built.epub, old)
+    assert same.returncode == 0, same.stdout  # no false metadata change between the two forms

@@ -142,8 +142,13 @@ def read_folder(path: Path) -> EditionText:
 
     manuscript, _ = prepare(path)
     meta = manuscript.meta
-    metadata = {"title": meta.title, "date": meta.date, "identifier": meta.identifier,
-                "edition": str(meta.edition)}
+    # As the EPUB's Dublin Core says them (read_epub): so that a folder compares with an EPUB.
+    people = {role: "; ".join(c.name for c in meta.contributors if (c.role == "aut") == (role == "creator"))
+              for role in ("creator", "contributor")}
+    fields = {"title": "; ".join(filter(None, (meta.title, meta.subtitle))), "language": meta.language,
+              "date": meta.date, "description": meta.description, "rights": meta.rights,
+              "publisher": meta.publisher, **people}
+    metadata = {key: value for key, value in fields.items() if value}
     chapters = []
     for chapter in manuscript.chapters:
         root = html.fragment_fromstring(chapter.body_html or "<p></p>", create_parent="div")
@@ -175,35 +180,50 @@ def word_diff(old: str, new: str) -> str:
 
 @dataclass
 class Counts:
-    changed: int = 0
+    """What differs, each kind of thing counted apart: chapters, paragraphs, notes."""
+
+    chapters_changed: int = 0
+    chapters_added: int = 0
+    chapters_removed: int = 0
+    changed: int = 0  # paragraphs (and titles)
     added: int = 0
     removed: int = 0
+    notes_added: int = 0
+    notes_removed: int = 0
     renumbered: int = 0
-    chapters: int = 0
+
+    @property
+    def chapters(self) -> int:
+        return self.chapters_changed + self.chapters_added + self.chapters_removed
+
+
+# The Dublin Core fields both an EPUB and a book folder can say: only these are compared.
+COMPARED_METADATA = ("title", "language", "date", "creator", "contributor", "description", "rights",
+                     "publisher")
 
 
 def diff(old: EditionText, new: EditionText) -> tuple[list[str], Counts]:
     lines: list[str] = []
     counts = Counts()
-    for key in sorted(set(old.metadata) | set(new.metadata)):
+    for key in COMPARED_METADATA:
         before, after = old.metadata.get(key), new.metadata.get(key)
-        if before != after and key not in ("identifier",):
+        if before != after:
             lines.append(f"metadata {key}: {before!r} -> {after!r}")
     old_chapters = {c.key: c for c in old.chapters}
     new_keys = {c.key for c in new.chapters}
     for chapter in old.chapters:
         if chapter.key not in new_keys:
             lines.append(f'chapter "{chapter.title}": removed ({len(chapter.paragraphs)} paragraphs)')
-            counts.chapters += 1
+            counts.chapters_removed += 1
     for chapter in new.chapters:
         before = old_chapters.get(chapter.key)
         if before is None:
             lines.append(f'chapter "{chapter.title}": added ({len(chapter.paragraphs)} paragraphs)')
-            counts.chapters += 1
+            counts.chapters_added += 1
             continue
         body = _chapter_diff(before, chapter, counts)
         if body:
-            counts.chapters += 1
+            counts.chapters_changed += 1
             title = chapter.title if chapter.title == before.title else \
                 f"{before.title}\" -> \"{chapter.title}"
             lines.append(f'chapter "{title}":')
@@ -250,11 +270,11 @@ def _notes_diff(old: list[str], new: list[str], counts: Counts) -> list[str]:
     for text, number in new_numbers.items():
         if text not in old_numbers:
             lines.append(f"+ note {number}: {text}")
-            counts.added += 1
+            counts.notes_added += 1
     for text, number in old_numbers.items():
         if text not in new_numbers:
             lines.append(f"- note {number}: {text}")
-            counts.removed += 1
+            counts.notes_removed += 1
     return lines
 
 
@@ -263,9 +283,10 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def summary(counts: Counts) -> str:
-    if not counts.chapters and not any((counts.changed, counts.added, counts.removed)):
+    if not counts.chapters:
         return "no differences in the text"
-    return (f"{counts.chapters} chapter{'s differ' if counts.chapters != 1 else ' differs'}: "
-            f"{counts.changed} changed, {counts.added} added, {counts.removed} removed, "
-            f"{counts.renumbered} note{'s' * (counts.renumbered != 1)} renumbered")
-
+    return (f"{counts.chapters} chapter{'s differ' if counts.chapters != 1 else ' differs'} "
+            f"({counts.chapters_changed} changed, {counts.chapters_added} added, "
+            f"{counts.chapters_removed} removed); paragraphs: {counts.changed} changed, "
+            f"{counts.added} added, {counts.removed} removed; notes: {counts.notes_added} added, "
+            f"{counts.notes_removed} removed, {counts.renumbered} renumbered")
