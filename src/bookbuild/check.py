@@ -68,5 +68,8 @@ def summary_lines(result: CheckResult) -> list[str]:
         lines.append(f"  {tool.tool:<10} {state}")
     errors = sum(tool.errors for tool in result.tools)
     warnings = sum(tool.warnings for tool in result.tools)
-    return [f"check: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
-            *lines]
+    headline = f"check: {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    missing = [tool.tool for tool in result.tools if tool.missing]
+    if missing:  # never a clean-looking line when a validator did not run
+        headline = f"check: incomplete, {' and '.join(missing)} not installed; {headline[7:]} from the rest"
+    return [headline, *lines]
