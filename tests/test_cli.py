@@ -118,3 +118,13 @@ def test_strict_counts_the_layouts_own_warnings(tmp_path: Path) -> None:
     assert strict.returncode == 2
     assert "error[page-count]: the PDF has 12 pages; KDP prints at least 24" in strict.stderr
     assert tree_hashes(out) == before
+
+
+def test_a_reader_that_leaves_the_pipe_early_is_no_internal_error() -> None:
+    """`bookbuild diff OLD NEW | head -1`: the rest of the output has nowhere to go."""
+    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "diff", BOOKS / "features",
+                                BOOKS / "structures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 141
+    assert stderr == b""

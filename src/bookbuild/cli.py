@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import sys
@@ -16,7 +17,8 @@ from .diagnostics import BookError, Diagnostic
 from .manifest import PDF_VARIANTS, PRINT_TARGETS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
+# 128 + SIGINT, SIGPIPE, SIGTERM, as shells report them
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 
 
 class Terminated(KeyboardInterrupt):
@@ -136,10 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     signal.signal(signal.SIGTERM, _terminate)  # a CI job cancelled, `kill`: as Ctrl-C
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return code
     except BookError as error:
         print_diagnostics(error.diagnostics)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `bookbuild check | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Terminated:
         print("bookbuild: terminated; earlier outputs are left as they were", file=sys.stderr)
         return EXIT_TERMINATED
