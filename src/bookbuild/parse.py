@@ -128,11 +128,18 @@ def _without_code(lines: list[str]) -> list[str]:
 
 def _scan_source(section: Section, report: Report) -> _SourceScan:
     scan = _SourceScan({}, {})
+    in_note = False  # inside a note's definition: its first line, then its indented ones
     for number, line in enumerate(_without_code(section.source.splitlines()), start=1):
         definition = _NOTE_DEF.match(line)
         if definition:
             scan.defs.setdefault(definition.group(1), []).append(number)
-        for match in _NOTE_REF.finditer(line):
+        in_note = bool(definition) or (in_note and (not line.strip() or line.startswith(("    ", "\t"))))
+        for match in _NOTE_REF.finditer(line, definition.end() if definition else 0):
+            if in_note:
+                report.error(section.path, "note-in-note", f"a note calls note [^{match.group(1)}]: "
+                             "notes cannot call notes", line=number, col=match.start() + 1,
+                             hint="put what it says into the note itself, or call it from the text")
+                continue
             scan.refs.setdefault(match.group(1), (number, match.start() + 1))
         for pattern, code, message in _FORBIDDEN_HTML:
             found = pattern.search(line)
@@ -167,6 +174,7 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     _check_tree(section, root, report)
     _check_unsupported(section, root, report)
     shape_verse(root)
+    _check_reserved_ids(section, root, report)
     # Notes first: a call in the title is numbered and linked like any other.
     notes = _collect_notes(section, root)
     _refine_text(root)
@@ -189,6 +197,18 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
         ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id, title.id}
         | set(re.findall(r'\sid="([^"]+)"', title.full_html)),  # a note call in the title
     ), report
+
+
+def _check_reserved_ids(section: Section, root: html.HtmlElement, report: Report) -> None:
+    """The ids bookbuild gives note calls and notes ("ch-note-1", "ch-noteref-1"): an anchor of
+    the author's with such an id would take a note's link or duplicate a call's id."""
+    reserved = re.compile(rf"{re.escape(section.id)}-note(ref)?-\d+(-\d+)?")
+    for element in root.iter():
+        element_id = element.get("id") if isinstance(element.tag, str) else None
+        if element_id and reserved.fullmatch(element_id):
+            line, col = _position(section.source, element_id)
+            report.error(section.path, "id-reserved", f'the id "{element_id}" is reserved for the notes',
+                         line=line, col=col, hint="choose another id")
 
 
 def _check_unsupported(section: Section, root: html.HtmlElement, report: Report) -> None:
