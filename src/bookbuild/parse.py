@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import markdown
 from lxml import etree, html
 
-from .diagnostics import Diagnostic, Report
+from .diagnostics import Diagnostic, Report, display_path
 from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
 from .typography import SMARTY_SUBSTITUTIONS, refine
 from .verse import VerseExtension, shape_verse
@@ -80,7 +80,8 @@ def parse_book(book: Book, progress: Callable[[str], None] | None = None
         report.extend(diagnostics)
         if chapter is not None:
             chapters.append(chapter)
-    complete = not report.errors  # with a section missing, links to it would be false alarms
+    # With a section that could not be read, links to it would be false alarms.
+    complete = len(chapters) == len(book.sections) and not any(d.severity == "error" for d in book.problems)
     chapters = _unique_ids_book_wide(chapters)
     chapters = _resolve_file_links(book, chapters, report, complete)
     if complete:
@@ -165,9 +166,9 @@ def _scan_source(section: Section, report: Report) -> _SourceScan:
 
 def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     report = Report()
+    # A problem found here does not stop the other checks: every problem of the file is
+    # reported in one run, not in waves.
     _scan_source(section, report)
-    if report.errors:
-        return None, report
     source_html = markdown_converter().convert(section.source)
     root = html.fragment_fromstring(source_html or "<p></p>", create_parent="div")
     _drop_comments(root)
@@ -508,7 +509,8 @@ def _check_links(chapters: list[Chapter], report: Report) -> None:
     for chapter in chapters:
         markup = chapter.title.full_html + chapter.body_html + "".join(n.html for n in chapter.notes)
         for target in re.findall(r'href="#([^"]+)"', markup):
-            if target not in known:
+            if target not in known and not target.startswith(("fn:", "fnref")):  # (a note problem,
+                # reported as such: python-markdown's own ids are left only where a note failed)
                 line, col = _position(chapter.section.source, f"(#{target})")
                 report.error(chapter.section.path, "link-target",
                              f'the link to "#{target}" points at no heading or anchor in the book',
@@ -569,6 +571,9 @@ def _check_images(book: Book, chapters: list[Chapter], report: Report) -> None:
             line, col = _position(chapter.section.source, image.src)
             url = urlsplit(image.src)
             if url.scheme in ("http", "https") or image.src.startswith("//"):
+                shown = display_path(chapter.section.path)
+                if any(d.code == "html-remote" and (d.path, d.line) == (shown, line) for d in report.errors):
+                    continue  # raw HTML's <img>: said once already
                 report.error(chapter.section.path, "image-remote",
                              f'the image "{image.src}" is on the network', line=line, col=col,
                              hint="download it into the book folder and refer to it there")
