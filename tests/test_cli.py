@@ -128,3 +128,13 @@ def test_a_reader_that_leaves_the_pipe_early_is_no_internal_error() -> None:
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 141
     assert stderr == b""
+
+
+def test_out_of_range_port_and_epoch_are_usage_errors(tmp_path: Path) -> None:
+    port = run_bookbuild("serve", BOOKS / "features", "--port", "70000")
+    assert port.returncode == 2 and "invalid port_number value: '70000'" in port.stderr
+    epoch = run_bookbuild("build", BOOKS / "features", "--out", tmp_path / "out",
+                          env={"SOURCE_DATE_EPOCH": "99999999999999"})
+    assert epoch.returncode == 2
+    assert epoch.stderr.startswith('SOURCE_DATE_EPOCH: error[environment]: "99999999999999" is not a number')
+    assert not (tmp_path / "out").exists()

@@ -50,6 +50,14 @@ def add_command(commands: argparse._SubParsersAction, name: str, **kwargs: str
     return command
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (argparse turns the ValueError into a usage error, exit 2)."""
+    number = int(text)
+    if not 0 <= number <= 65535:
+        raise ValueError(text)
+    return number
+
+
 def add_book_dir(command: argparse.ArgumentParser) -> None:
     here = Path("book.toml").is_file()  # `cd mybook && bookbuild build`, as mdBook has it
     command.add_argument("book_dir", nargs="?", default="." if here else "book", metavar="BOOK_DIR",
@@ -95,7 +103,8 @@ def make_parser() -> argparse.ArgumentParser:
                     "beside each chapter) and rebuild it whenever a source changes; open pages "
                     "reload by themselves. Ctrl-C stops it.")
     add_book_dir(serve)
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--port", type=port_number, default=8000,
+                       help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="interface to listen on (default: 127.0.0.1, this machine only)")
 

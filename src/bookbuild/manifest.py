@@ -27,6 +27,7 @@ from .printspec import PAPER_INCHES_PER_PAGE, TRIM_LIMITS_IN, TRIM_SIZES
 from .typography import smart_quotes
 
 MANIFEST_NAME = "book.toml"
+LAST_YEAR = 2107  # zip's dates end with 2107
 MAX_SLUG_LENGTH = 80  # the slug names files; "-2nd-edition", "-cover" and ".pdf" come after it
 
 UNIT_POINTS = {"in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "pt": 1.0}
@@ -106,14 +107,14 @@ def check_isbn(value: str) -> str | None:
 def check_date(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
         return f"{value.isoformat()} is a date and time; give the date alone (YYYY-MM-DD)"
-    if isinstance(value, dt.date):
-        return None
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+        if not isinstance(value, dt.date) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
             raise ValueError
-        dt.date.fromisoformat(str(value))
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     except ValueError:
         return f'"{value}" is not a date (write it as YYYY-MM-DD)'
+    if day.year > LAST_YEAR:  # a zip archive (an EPUB) cannot date its files later
+        return f"{day.isoformat()} is after {LAST_YEAR}, the last year an EPUB's files can carry"
     return None
 
 

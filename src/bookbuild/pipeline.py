@@ -16,6 +16,7 @@ from PIL import Image
 
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .loader import load
+from .manifest import LAST_YEAR
 from .model import Book, Manuscript, PrintDocument
 from .parse import parse_book
 from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
@@ -53,9 +54,10 @@ def build_timestamp(book: Book) -> dt.datetime:
     """SOURCE_DATE_EPOCH when set, else the manifest's date at midnight; always UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is not None:
-        if not epoch.strip().isdigit():
+        last = dt.datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp()
+        if not epoch.strip().isdigit() or int(epoch) > last:
             raise book_error("SOURCE_DATE_EPOCH", "environment",
-                             f'"{epoch}" is not a number of seconds since 1970',
+                             f'"{epoch}" is not a number of seconds from 1970 to {LAST_YEAR}',
                              hint="unset it, or set it to an integer such as 1700000000")
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
     day = dt.date.fromisoformat(book.meta.date)
