@@ -139,7 +139,12 @@ def read_source(path: Path, report: Report) -> str | None:
         report.error(path, "file-too-large", f"the file is {size / 1048576:.1f} MB; the limit is 20 MB",
                      hint="split it into several sections")
         return None
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # no permission, an I/O error: the book's problem, said as such
+        report.error(path, "unreadable", f"the file cannot be read: {error.strerror or error}",
+                     hint="check its permissions")
+        return None
     if b"\x00" in data:
         report.error(path, "binary-file", "this is a binary file, not Markdown text",
                      hint="list only Markdown files in [[contents]]")
