@@ -238,3 +238,18 @@ def test_the_layout_dies_with_its_parent(tmp_path: Path) -> None:
     rebuilt = run_bookbuild("build", tmp_path / "book", "--out", out)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert not [name for name in hashes(out) if name.endswith(".part")]
+
+
+def test_a_template_cannot_use_the_paths_it_is_given(tmp_path: Path) -> None:
+    """chapter.section.path is a Path: its read_text or write_text would read or write anything."""
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "errors" / "template-undefined", book)
+    section = (ROOT / "src/bookbuild/templates/epub/section.xhtml.j2").read_text()
+    reach = '{{ chapter.section.path.joinpath("/etc/hostname").read_text() }}'
+    (book / "templates" / "epub" / "section.xhtml.j2").write_text(
+        section.replace("{{ body | safe }}", reach + "{{ body | safe }}"))
+    result = run_bookbuild("build", book, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "error[template-unsafe]: access to attribute 'joinpath' of 'PosixPath' object is unsafe" \
+        in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -127,4 +127,7 @@ def test_odd_paths_and_foreign_hosts_get_400(server) -> None:
     # DNS rebinding: a page at evil.example that points its name at 127.0.0.1.
     assert _status(url, "/text/one.xhtml", host="evil.example:8000") == 400
     assert _status(url, "/text/one.xhtml", host="localhost:8000") == 200
+    import socket
+
+    assert _status(url, "/text/one.xhtml", host=f"{socket.gethostname()}:8000") == 200  # its own name
     assert process.poll() is None  # and the server goes on, with no traceback

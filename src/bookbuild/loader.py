@@ -18,22 +18,28 @@ MAX_SOURCE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
 # Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]"
-                      r"|&#(?:[xX]0*([0-9a-fA-F]{1,6})|0*([0-9]{1,7}));")
+_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_REFERENCE = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,6})|0*([0-9]{1,7}));")
 
 
-def control_character(text: str) -> tuple[int, int, str] | None:
-    """The first character XML cannot carry: (line, column, "U+001B"), or None."""
-    for match in _CONTROL.finditer(text):
-        if match[1] or match[2]:
+def control_character(text: str, references: bool = True) -> tuple[int, int, str] | None:
+    """The first character XML cannot carry: (line, column, "U+001B"), or None. A reference
+    (&#x1b;) counts only in Markdown outside code, where it would become the character."""
+    found = [(m.start(), ord(m[0])) for m in _RAW_CONTROL.finditer(text)]
+    if references:
+        from .parse import text_outside_code
+
+        for match in _REFERENCE.finditer(text_outside_code(text)):
             code = int(match[1], 16) if match[1] else int(match[2])
-            if not ((code < 0x20 and code not in (9, 10, 13)) or code in (0x7F, 0xFFFE, 0xFFFF)):
-                continue
-        else:
-            code = ord(match[0])
-        line = text.count("\n", 0, match.start()) + 1
-        return line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1, f"U+{code:04X}"
-    return None
+            if (code < 0x20 and code not in (9, 10, 13)) or code in (0x7F, 0xFFFE, 0xFFFF):
+                found.append((match.start(), code))
+    if not found:
+        return None
+    start, code = min(found)
+    line = text.count("\n", 0, start) + 1
+    return line, start - (text.rfind("\n", 0, start) + 1) + 1, f"U+{code:04X}"
+
+
 COVER_IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MIN_COVER_WIDTH = 1400  # below this, stores reject or blur the cover
 
@@ -191,9 +197,16 @@ def check_cover_image(path: Path, referrer: Path, report: Report, line: int | No
     try:
         with Image.open(path) as image:
             kind, (width, height) = image.format, image.size
+    except Image.DecompressionBombError:
+        width, height, kind = MAX_IMAGE_PIXELS, 2, "PNG"  # over any limit: said just below
     except (OSError, SyntaxError):
         report.error(referrer, "cover-format", f'the cover "{path.name}" is not an image', line=line,
                      hint="use a JPEG or PNG of 1600 x 2560 pixels")
+        return None
+    if width * height > MAX_IMAGE_PIXELS:
+        report.error(referrer, "image-too-large", f'the cover "{path.name}" has more than '
+                     f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels", line=line,
+                     hint="stores recommend 1600 x 2560")
         return None
     if kind not in COVER_IMAGE_TYPES:
         report.error(referrer, "cover-format",

@@ -132,7 +132,7 @@ def check_trim(value: str) -> str | None:
         names = ", ".join(TRIM_SIZES)
         return f'unknown trim size "{value}" (use one of {names}, or "WIDTHxHEIGHT" with in, mm or cm)'
     low, high = TRIM_LIMITS_IN
-    if not all(low * 72 <= side <= high * 72 for side in size):
+    if not all(low * 72 - 0.01 <= side <= high * 72 + 0.01 for side in size):  # (mm round)
         return f'a trim of "{value}" is not a book page: each side must be {low} to {high} in'
     return None
 
@@ -280,7 +280,10 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", li
 
 def slugify(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "book"
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "book"
+    if len(slug) > MAX_SLUG_LENGTH:  # a long title: cut at a word, within the limit
+        slug = slug[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] or slug[:MAX_SLUG_LENGTH]
+    return slug
 
 
 class KeyLines:
@@ -365,7 +368,7 @@ class _Validator:
 def _control_problem(value: str) -> str | None:
     from .loader import control_character
 
-    found = control_character(value)
+    found = control_character(value, references=False)  # metadata is escaped: "&#x1b;" is text
     return f"a control character ({found[2]}) cannot go into a book" if found else None
 
 

@@ -127,6 +127,11 @@ def _without_code(lines: list[str]) -> list[str]:
     return out
 
 
+def text_outside_code(source: str) -> str:
+    """The source with its code blanked out, lines and columns kept."""
+    return "\n".join(_without_code(source.split("\n")))
+
+
 def _scan_source(section: Section, report: Report) -> _SourceScan:
     scan = _SourceScan({}, {})
     in_note = False  # inside a note's definition: its first line, then its indented ones
@@ -175,9 +180,9 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     _check_tree(section, root, report)
     _check_unsupported(section, root, report)
     shape_verse(root)
-    _check_reserved_ids(section, root, report)
     # Notes first: a call in the title is numbered and linked like any other.
     notes = _collect_notes(section, root)
+    _check_reserved_ids(section, root, notes, report)
     _refine_text(root)
     title = _take_title(section, root, report)
     images = _make_figures(root)
@@ -200,14 +205,15 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     ), report
 
 
-def _check_reserved_ids(section: Section, root: html.HtmlElement, report: Report) -> None:
-    """The ids bookbuild gives note calls and notes ("ch-note-1", "ch-noteref-1"): an anchor of
-    the author's with such an id would take a note's link or duplicate a call's id."""
-    reserved = re.compile(rf"{re.escape(section.id)}-note(ref)?-\d+(-\d+)?")
+def _check_reserved_ids(section: Section, root: html.HtmlElement, notes: tuple[Note, ...],
+                        report: Report) -> None:
+    """An id the author gave ({#ch-note-1}) that is one of this chapter's note or call ids would
+    take the note's link or duplicate the call's id."""
+    generated = {note.id for note in notes} | {ref for note in notes for ref in note.ref_ids}
     for element in root.iter():
         element_id = element.get("id") if isinstance(element.tag, str) else None
-        if element_id and reserved.fullmatch(element_id):
-            line, col = _position(section.source, element_id)
+        if element_id in generated and element.get("role") != "doc-noteref":
+            line, col = _position(section.source, f"#{element_id}")
             report.error(section.path, "id-reserved", f'the id "{element_id}" is reserved for the notes',
                          line=line, col=col, hint="choose another id")
 
@@ -508,9 +514,16 @@ def _check_links(chapters: list[Chapter], report: Report) -> None:
     known = set().union(*(c.ids for c in chapters)) | {n.id for c in chapters for n in c.notes}
     for chapter in chapters:
         markup = chapter.title.full_html + chapter.body_html + "".join(n.html for n in chapter.notes)
+        shown = display_path(chapter.section.path)
+        note_problem = any(d.path == shown and d.code.startswith("note-") for d in report.errors)
         for target in re.findall(r'href="#([^"]+)"', markup):
-            if target not in known and not target.startswith(("fn:", "fnref")):  # (a note problem,
-                # reported as such: python-markdown's own ids are left only where a note failed)
+            if target.startswith("fn:") and not note_problem and target not in known:
+                report.error(chapter.section.path, "note-in-note", f"a note calls note [^{target[3:]}]: "
+                             "notes cannot call notes", line=_position(chapter.section.source,
+                                                                       f"[^{target[3:]}]")[0],
+                             hint="put what it says into the note itself, or call it from the text")
+                continue
+            if target not in known and not target.startswith(("fn:", "fnref")):
                 line, col = _position(chapter.section.source, f"(#{target})")
                 report.error(chapter.section.path, "link-target",
                              f'the link to "#{target}" points at no heading or anchor in the book',

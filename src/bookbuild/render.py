@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import os
 import posixpath
 import re
 import signal
@@ -128,8 +129,23 @@ class _ContainedLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
-class _TemplateTimeout(Exception):
-    pass
+class _TemplateTimeout(BaseException):
+    """A BaseException: Jinja's constant folding catches Exception, and would swallow it."""
+
+
+class BookSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, and no attribute of a path: a template given chapter.section.path must
+    not call read_text or write_text on it (or join it to /etc)."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, os.PathLike):
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        if isinstance(getattr(obj, "__self__", None), os.PathLike):
+            return False
+        return super().is_safe_callable(obj)
 
 
 @contextlib.contextmanager
@@ -155,7 +171,7 @@ def environment(book: Book) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = [_ContainedLoader(str(TEMPLATES_DIR))]
     if book.templates_dir is not None:
         loaders.insert(0, _ContainedLoader(str(book.templates_dir)))
-    env = ImmutableSandboxedEnvironment(
+    env = BookSandbox(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: bool(name) and name.endswith((".xhtml.j2", ".html.j2")),
@@ -192,7 +208,8 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
         path, line = _template_frame(exc, env, name)
         raise book_error(path, "template", f'no template named "{exc.name}"', line=line,
                          hint="check the name in {% extends %} or {% include %}") from None
-    except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, RecursionError,
+            MemoryError) as exc:
         path, line = _template_frame(exc, env, name)
         if line is None:  # not from a template: a bug of ours, not the book's
             raise
@@ -200,12 +217,16 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
 
 
 def _template_frame(exc: BaseException, env: jinja2.Environment, name: str) -> tuple[str, int | None]:
-    """Jinja rewrites tracebacks so that template frames carry the template's file and line."""
+    """Jinja rewrites tracebacks so that template frames carry the template's file and line;
+    a frame it did not rewrite (a timeout is no Exception) maps its line through the template."""
     found: tuple[str, int | None] = (name, None)
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith(".j2"):
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if template is not None and template.filename:  # template code, not rewritten: map it
+            found = (display_path(template.filename), template.get_corresponding_lineno(tb.tb_lineno))
+        elif filename.endswith(".j2"):
             found = (display_path(filename), tb.tb_lineno)
         tb = tb.tb_next
     return found

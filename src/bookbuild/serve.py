@@ -12,6 +12,7 @@ import datetime as dt
 import http.server
 import ipaddress
 import mimetypes
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -107,7 +108,9 @@ MAX_PATH_LENGTH = 1024  # no file of a book has a longer path
 MAX_PATH_DEPTH = 32
 
 
-def make_handler(preview: Preview, stopping: threading.Event) -> type[http.server.BaseHTTPRequestHandler]:
+def make_handler(preview: Preview, stopping: threading.Event,
+                 names: frozenset[str] = frozenset()) -> type[http.server.BaseHTTPRequestHandler]:
+    """`names`: the host names the server is reached by (--host, this machine's own)."""
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -147,10 +150,11 @@ def make_handler(preview: Preview, stopping: threading.Event) -> type[http.serve
             """Only the names this server is reached by: DNS rebinding sends another."""
             host = (self.headers.get("Host") or "").strip().lower()
             host = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+            host = host.rstrip(".")
             try:
                 ipaddress.ip_address(host)  # an address is no name to rebind
             except ValueError:
-                return host == "localhost"
+                return host == "localhost" or host.endswith(".localhost") or host in names
             return True
 
         def lookup(self, path: str) -> tuple[bytes | None, str]:
@@ -197,6 +201,12 @@ def make_handler(preview: Preview, stopping: threading.Event) -> type[http.serve
     return Handler
 
 
+def _own_names(host: str) -> frozenset[str]:
+    """The names a browser may use for this server: --host, and this machine's own names."""
+    names = {host.lower(), socket.gethostname().lower(), socket.getfqdn().lower()}
+    return frozenset(name.rstrip(".") for name in names if name)
+
+
 def _type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
@@ -209,7 +219,8 @@ def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> N
     preview.rebuild(raise_errors=True)  # a book broken from the start is bad input: exit 2
     stopping = threading.Event()
     try:
-        server = http.server.ThreadingHTTPServer((host, port), make_handler(preview, stopping))
+        handler = make_handler(preview, stopping, _own_names(host))
+        server = http.server.ThreadingHTTPServer((host, port), handler)
     except OSError as error:
         raise BookError(Diagnostic(f"{host}:{port}", None, None, "error", "serve",
                                    f"cannot listen there: {error.strerror or error}",
