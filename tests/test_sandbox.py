@@ -131,21 +131,7 @@ def hashes(folder: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("whole_group", [False, True], ids=["kill-parent", "ctrl-c-group"])
 def test_sigint_while_laying_out_leaves_earlier_outputs(tmp_path: Path, whole_group: bool) -> None:
-    book = generate(tmp_path / "book", pages=260)
-    out = tmp_path / "out"
-    build_book(book, out)
-    before = hashes(out)
-    chapter = book / "chapter-001.md"
-    chapter.write_text(chapter.read_text().replace("# Chapter 1", "# Chapter One", 1))
-    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build", str(book), "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
-    # Wait until the layout has started (its staged file exists), then give it a moment.
-    deadline = time.monotonic() + 60
-    while not any(p.name.endswith(".pdf.part") for p in out.iterdir()):
-        assert time.monotonic() < deadline and process.poll() is None, "the layout never started"
-        time.sleep(0.05)
-    time.sleep(1.5)
+    process, out, before = _start_layout(tmp_path)
     assert process.poll() is None, "the build ended before it could be interrupted"
     if whole_group:
         os.killpg(process.pid, signal.SIGINT)
@@ -203,11 +189,12 @@ def _start_layout(tmp_path: Path) -> tuple[subprocess.Popen, Path, dict[str, str
     process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build", str(book), "--out", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
+    # Wait until the layout has started (its staged file exists), then give it a moment.
     deadline = time.monotonic() + 60
     while not any(p.name.endswith(".pdf.part") for p in out.iterdir()):
         assert time.monotonic() < deadline and process.poll() is None, "the layout never started"
         time.sleep(0.05)
-    time.sleep(1.0)
+    time.sleep(1.5)
     return process, out, before
 
 
