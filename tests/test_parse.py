@@ -228,8 +228,37 @@ def test_code_may_show_what_text_may_not() -> None:
 
 
 def test_a_tag_over_two_lines_is_still_caught() -> None:
-    _, report = parse_section(section('# T\n\n<video controls\n  poster="https://example.org/p.jpg"></video>\n'))
-    assert [(d.code, d.line) for d in report.errors] == [("html-remote", 4)]
+    _, report = parse_section(section('# T\n\n<span class="x"\n  onmouseover="steal()">a</span>\n'))
+    assert [(d.code, d.line, d.col) for d in report.errors] == [("html-event", 4, 3)]
+
+
+@pytest.mark.parametrize(("markup", "code", "line"), [
+    ('<video src="clip.mp4"></video>', "html-tag", 3),  # not on the allow-list at all
+    ('<p>A <marquee>moving</marquee> line.</p>', "html-tag", 3),
+    ('<p><span formaction="x">a</span></p>', "html-attribute", 3),
+    ('<a href="file:///etc/passwd">notes</a>', "html-url", 3),
+    ('<a href="JaVaScRiPt:alert(1)">x</a>', "html-javascript", 3),
+    ('<svg viewBox="0 0 1 1"><use href="https://example.org/s.svg#a"/></svg>', "html-svg-href", 3),
+    ('<svg viewBox="0 0 1 1"><script>alert(1)</script></svg>', "html-script", 3),
+    ('<p style="background: url(\'\\68ttp://example.org/x.png\')">a</p>', "html-remote", 3),
+    ('<form action="/x"><input name="q"></form>', "html-tag", 3),
+])
+def test_raw_html_outside_the_allow_list_is_an_error_with_its_line(markup: str, code: str, line: int
+                                                                     ) -> None:
+    _, report = parse_section(section(f"# T\n\n{markup}\n"))
+    assert (code, line) in [(d.code, d.line) for d in report.errors], report.errors
+
+
+def test_raw_html_on_the_allow_list_passes_and_is_kept_as_written() -> None:
+    markup = ('<p class="x" lang="fr" aria-label="Note" data-kind="a">Un <abbr title="exemple">ex.</abbr>'
+              '<a href="https://example.org/">lien</a></p>\n\n'
+              '<svg viewBox="0 0 10 10" role="img" aria-label="A dot"><circle cx="5" cy="5" r="4"/>'
+              '<use href="#d"/></svg>\n')
+    chapter, report = parse_section(section(f"# T\n\n{markup}"))
+    assert chapter is not None and report.items == []
+    assert 'aria-label="Note"' in chapter.body_html and 'data-kind="a"' in chapter.body_html
+    assert 'href="https://example.org/"' in chapter.body_html and "rel=" not in chapter.body_html
+    assert "<circle" in chapter.body_html and 'viewBox="0 0 10 10"' in chapter.body_html
 
 
 def test_a_note_call_in_the_title_is_numbered_first_and_kept_out_of_its_names() -> None:

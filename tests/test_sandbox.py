@@ -240,3 +240,18 @@ def test_a_template_cannot_use_the_paths_it_is_given(tmp_path: Path) -> None:
     assert "error[template-unsafe]: access to attribute 'joinpath' of 'PosixPath' object is unsafe" \
         in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_an_inline_svg_would_load_from_outside_fails_the_layout(tmp_path: Path) -> None:
+    """WeasyPrint drops a failed fetch inside an SVG without a word: the build must not."""
+    from PIL import Image
+
+    from bookbuild.writers.cover import cover_pdf
+
+    outside = tmp_path / "outside.png"
+    Image.new("RGB", (4, 4), "red").save(outside)
+    (tmp_path / "book").mkdir()
+    html = ('<html><body><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+            f'<image href="{outside.as_uri()}" width="10" height="10"/></svg></body></html>')
+    with pytest.raises(BookError, match=r"outside\.png"):
+        cover_pdf(html, tmp_path / "book", (tmp_path / "book",))

@@ -2,9 +2,9 @@
 the files it wrote, the build is skipped. Stdlib only, so that the check runs before the heavy
 imports (WeasyPrint alone takes longer to import than this takes to answer).
 
-The key hashes every input: the book folder's files, bookbuild's templates and styles, the
-typeface's files, the command-line options, SOURCE_DATE_EPOCH, and the versions of bookbuild and
-of the libraries that shape the outputs. Any change rebuilds.
+The key hashes every input: the book folder's files, bookbuild's code, templates and styles,
+the typeface's files, the command-line options, SOURCE_DATE_EPOCH, and the versions of bookbuild
+and of the libraries that shape the outputs. Any change rebuilds.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .resources import TEMPLATES_DIR, book_fonts, styles_dir
+from .resources import PACKAGE_DIR, TEMPLATES_DIR, book_fonts, styles_dir
 from .state import BuildState
 
 LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml",
-             "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen")
+             "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen", "nh3")
 MAX_ENTRIES = 8
 
 
@@ -53,7 +53,10 @@ def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any]) -> str:
     digest.update(json.dumps(header, sort_keys=True, default=str).encode())
     out = out_dir.resolve()
     fonts = [face.path for face in book_fonts().faces]
-    groups = (("book", _files(book_dir.resolve(), out)), ("templates", _files(TEMPLATES_DIR, None)),
+    # bookbuild's own code too: an edited checkout has the same version number.
+    code = [p for p in _files(PACKAGE_DIR, None) if p.suffix == ".py"]
+    groups = (("book", _files(book_dir.resolve(), out)), ("code", code),
+              ("templates", _files(TEMPLATES_DIR, None)),
               ("styles", _files(styles_dir(), None)), ("fonts", fonts))
     for group, files in groups:
         for path in files:

@@ -8,14 +8,10 @@ from pathlib import Path
 from PIL import Image
 
 from .diagnostics import Report
+from .limits import MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES
 from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section
 from .stylesheets import check_stylesheet
-
-MAX_SOURCE_BYTES = 20 * 1024 * 1024
-# An image larger than this is no book illustration (a 300 ppi page of 8.5 x 11 in is 8.4 MP):
-# laying it out would take gigabytes, and Pillow alone stops only above about 179 MP.
-MAX_IMAGE_PIXELS = 40_000_000
 
 # Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
 _RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -54,8 +50,9 @@ def load(book_dir: Path) -> Book:
         if (path := resolve_inside(book_dir, name, manifest.path, report,
                                    manifest.lines.get("stylesheets"))) is not None
     )
+    style_files: dict[Path, None] = {}  # what the stylesheets import and load, in order, once
     for sheet in stylesheets:
-        check_stylesheet(sheet, book_dir, report)
+        style_files.update(dict.fromkeys(check_stylesheet(sheet, book_dir, report)))
     cover, cover_type = None, None
     if manifest.epub.cover:
         line = manifest.lines.get("epub.cover")
@@ -72,6 +69,7 @@ def load(book_dir: Path) -> Book:
         pdf=manifest.pdf,
         sections=sections,
         stylesheets=stylesheets,
+        style_files=tuple(style_files),
         templates_dir=templates if templates.is_dir() else None,
         cover_image=cover if cover_type else None,
         cover_media_type=cover_type,

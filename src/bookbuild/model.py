@@ -160,6 +160,7 @@ class Book:
     pdf: PdfOptions
     sections: tuple[Section, ...]
     stylesheets: tuple[Path, ...] = ()  # the book's own CSS, added after ours
+    style_files: tuple[Path, ...] = ()  # what that CSS imports and loads: stylesheets, fonts, images
     templates_dir: Path | None = None  # the book's own templates, overriding ours
     cover_image: Path | None = None  # a supplied cover, validated
     cover_media_type: str | None = None  # what the image really is, not what its name says

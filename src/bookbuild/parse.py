@@ -11,14 +11,17 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import markdown
 from lxml import etree, html
 
 from .diagnostics import Diagnostic, Report, display_path
+from .images import image_problems
+from .mediatypes import IMAGE_TYPES
 from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
+from .rawhtml import mark_foreign_content, refusals
+from .stylesheets import references
 from .typography import SMARTY_SUBSTITUTIONS, refine
 from .verse import VerseExtension, shape_verse
 
@@ -31,29 +34,6 @@ _NOTE_DEF = re.compile(r"^ {0,3}\[\^([^\]\s]+)\]:")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _CONTAINER = re.compile(r"^\s*([-*+]|\d+[.)])\s|^ {0,3}\[\^[^\]]+\]:")  # list items, notes
-
-# Raw HTML a book may not carry: it would run code in a reader, or fetch from the network.
-_FORBIDDEN_HTML: tuple[tuple[re.Pattern[str], str, str], ...] = (
-    (re.compile(r"<\s*script\b", re.I), "html-script", "<script> is not allowed in a book"),
-    (re.compile(r"<\s*iframe\b", re.I), "html-iframe", "<iframe> is not allowed in a book"),
-    (re.compile(r"<\s*(object|embed)\b", re.I), "html-embed",
-     "<object> and <embed> are not allowed in a book"),
-    (re.compile(r"<[^>]*\son[a-z]+\s*=", re.I), "html-event",
-     "event attributes (onclick=, onload=, …) are not allowed in a book"),
-    (re.compile(r"<\s*(link|meta|base)\b", re.I), "html-head",
-     "<link>, <meta> and <base> belong to bookbuild's templates, not to a chapter"),
-    (re.compile(r"javascript\s*:", re.I), "html-javascript", "javascript: URLs are not allowed"),
-    (re.compile(r"@import\s+(url\()?\s*['\"]?\s*(https?:)?//", re.I), "html-remote-import",
-     "<style> may not @import a remote stylesheet"),
-    # Hyperlinks (<a href>) stay links; anything that loads (src, srcset, poster, data) may not.
-    (re.compile(r"<[^>]*\s(src|srcset|poster|data)\s*=\s*['\"]?\s*(https?:)?//", re.I),
-     "html-remote", "raw HTML may not load anything from the network"),
-    (re.compile(r"url\(\s*['\"]?\s*(https?:)?//", re.I), "html-remote",
-     "raw HTML may not load anything from the network"),
-)
-_IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
-
 
 def markdown_converter() -> markdown.Markdown:
     return markdown.Markdown(
@@ -147,11 +127,6 @@ def _scan_source(section: Section, report: Report) -> _SourceScan:
                              hint="put what it says into the note itself, or call it from the text")
                 continue
             scan.refs.setdefault(match.group(1), (number, match.start() + 1))
-        for pattern, code, message in _FORBIDDEN_HTML:
-            found = pattern.search(line)
-            if found:
-                report.error(section.path, code, message, line=number, col=found.start() + 1,
-                             hint="remove it; a book's text is HTML without scripts or remote content")
     for label, (line, col) in scan.refs.items():
         if label not in scan.defs:
             report.error(section.path, "note-undefined",
@@ -179,6 +154,7 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     _drop_comments(root)
     _check_tree(section, root, report)
     _check_unsupported(section, root, report)
+    mark_foreign_content(root)
     shape_verse(root)
     # Notes first: a call in the title is numbered and linked like any other.
     notes = _collect_notes(section, root)
@@ -246,43 +222,25 @@ def _check_unsupported(section: Section, root: html.HtmlElement, report: Report)
                        hint="put the term on the line just above it, as a definition list has it")
 
 
-_FORBIDDEN_TAGS = {"script": "html-script", "iframe": "html-iframe", "frame": "html-iframe",
-                   "object": "html-embed", "embed": "html-embed", "applet": "html-embed",
-                   "link": "html-head", "meta": "html-head", "base": "html-head"}
-_LOADING_ATTRIBUTES = ("src", "srcset", "poster", "data", "background", "xlink:href")
-
-
 def _check_tree(section: Section, root: html.HtmlElement, report: Report) -> None:
-    """The same rules on the parsed HTML, for what a line cannot show (a tag over two lines)."""
-    found = {d.code for d in report.errors}
-
-    def error(code: str, message: str, needle: str) -> None:
-        if code not in found:
-            found.add(code)
-            line, col = _position(section.source, needle)
+    """Raw HTML against the allow-list (rawhtml.py); <style> elements against the CSS rules."""
+    source = text_outside_code(section.source)
+    for refusal in refusals(html.tostring(root, encoding="unicode")):
+        line, col = _position(source, refusal.needle)
+        report.error(section.path, refusal.code, refusal.message, line=line, col=col, hint=refusal.hint)
+    for style in root.iter("style"):
+        for ref in references(style.text or ""):
+            if ref.is_data:
+                continue
+            code, message = (("html-remote-import", "<style> may not @import a remote stylesheet")
+                             if ref.is_import and ref.is_remote else
+                             ("html-remote", "raw HTML may not load anything from the network")
+                             if ref.is_remote else
+                             ("html-style-url", "a <style> element may not load files: "
+                              "put the rule in the book's stylesheet"))
+            line, col = _position(source, "@import" if ref.is_import else "url(")
             report.error(section.path, code, message, line=line, col=col,
                          hint="remove it; a book's text is HTML without scripts or remote content")
-
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        tag = element.tag.lower()
-        if tag in _FORBIDDEN_TAGS:
-            error(_FORBIDDEN_TAGS[tag], f"<{tag}> is not allowed in a book", f"<{tag}")
-        for name, value in element.attrib.items():
-            lowered = name.lower()
-            if lowered.startswith("on"):
-                error("html-event", "event attributes (onclick=, onload=, …) are not allowed in a book",
-                      name)
-            if value.strip().lower().startswith("javascript:"):
-                error("html-javascript", "javascript: URLs are not allowed", "javascript")
-            remote = re.match(r"\s*(https?:)?//", value) is not None
-            # (<img> has its own, more precise check: _check_images)
-            if (lowered in _LOADING_ATTRIBUTES or (lowered == "href" and tag != "a")) and remote \
-                    and tag != "img":
-                error("html-remote", "raw HTML may not load anything from the network", value.strip())
-            if lowered == "style" and re.search(r"url\(\s*['\"]?\s*(https?:)?//", value, re.I):
-                error("html-remote", "raw HTML may not load anything from the network", "url(")
 
 
 def _drop_comments(root: html.HtmlElement) -> None:
@@ -599,48 +557,24 @@ def _check_images(book: Book, chapters: list[Chapter], report: Report) -> None:
             path = resolve_inside(book.root, image.src, chapter.section.path, report, line)
             if path is None:
                 continue
-            if path.suffix.lower() not in _IMAGE_TYPES:
-                report.error(chapter.section.path, "image-format",
-                             f'"{image.src}" is not an image format e-readers show', line=line,
-                             hint="use JPEG, PNG, GIF or SVG")
-            elif path.suffix.lower() != ".svg":
-                _check_pixels(chapter.section.path, image.src, path, line, col, report)
+            for problem in image_problems(image.src, path):
+                report.error(chapter.section.path, problem.code, problem.message, line=line, col=col,
+                             hint=problem.hint)
             if not image.alt.strip():
                 report.warning(chapter.section.path, "image-alt",
                                f'the image "{image.src}" has no alt text', line=line, col=col,
                                hint="describe it for readers who cannot see it: ![description](…)")
 
 
-def _check_pixels(referrer: Path, src: str, path: Path, line: int | None, col: int | None,
-                  report: Report) -> None:
-    from PIL import Image as Pillow
-
-    from .loader import MAX_IMAGE_PIXELS
-
-    try:
-        with Pillow.open(path) as picture:
-            pixels = picture.size[0] * picture.size[1]
-    except Pillow.DecompressionBombError as refused:  # Pillow will not open it; it says the size
-        found = re.search(r"\((\d+) pixels\)", str(refused))
-        pixels = int(found[1]) if found else (Pillow.MAX_IMAGE_PIXELS or 0) * 2 + 1
-    except (OSError, SyntaxError, ValueError):
-        report.error(referrer, "image-format", f'"{src}" is not an image bookbuild can read', line=line,
-                     col=col, hint="save it again as JPEG or PNG")
-        return
-    if pixels > MAX_IMAGE_PIXELS:
-        report.error(referrer, "image-too-large", f'"{src}" has {pixels / 1e6:.0f} million pixels; '
-                     f"the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} million", line=line, col=col,
-                     hint="scale it to the size it prints at, 300 pixels to the inch")
-
-
 def image_media_type(src: str) -> str:
     suffix = "." + src.rsplit(".", 1)[-1].lower()
-    return _IMAGE_TYPES.get(suffix, "application/octet-stream")
+    return IMAGE_TYPES.get(suffix, "application/octet-stream")
 
 
 def _position(source: str, needle: str) -> tuple[int | None, int | None]:
+    needle = needle.lower()
     for number, line in enumerate(source.splitlines(), start=1):
-        col = line.find(needle)
+        col = line.lower().find(needle)
         if col >= 0:
             return number, col + 1
     return None, None

@@ -27,6 +27,7 @@ from lxml import etree
 from . import __version__, printspec
 from .diagnostics import book_error, display_path
 from .fonts import subset_font
+from .mediatypes import media_type
 from .model import (
     Book,
     Chapter,
@@ -41,6 +42,7 @@ from .model import (
     TocEntry,
 )
 from .parse import EPUB_NS, image_media_type, inner_xhtml
+from .rawhtml import MATHML_NS, SVG_NS
 from .resources import TEMPLATES_DIR, FontSet, styles_dir
 
 TEXT_DIR = "text"
@@ -299,11 +301,15 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage
     typeface = fonts.family if fonts.found and ms.book.epub.embed_fonts else None
     base = common_context(ms, ms.meta.isbn_epub, typeface)
 
+    book_sheets = [_book_path(ms.book, sheet) for sheet in ms.book.stylesheets]
+
     def document(template: str, file_name: str, doc_id: str, title: str, **extra: Any) -> EpubDocument:
+        sheets = [_relative(file_name, sheet) for sheet in (CSS_FILE, *book_sheets)]
         content = render_template(env, template, page_title=title, body_class=None,
-                                  stylesheets=[_relative(file_name, CSS_FILE)], **base, **extra)
+                                  stylesheets=sheets, **base, **extra)
         content = _resolve_links(content, file_name, files)
-        return EpubDocument(file_name, doc_id, title, content.encode("utf-8"))
+        return EpubDocument(file_name, doc_id, title, content.encode("utf-8"),
+                            properties=_content_properties(content))
 
     documents = [
         document("epub/cover.xhtml.j2", COVER_FILE, "cover", "Cover",
@@ -333,7 +339,7 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage
         landmarks.append(_Landmark("endnotes", Path(NOTES_FILE).name, "Notes"))
     nav_toc = [_strip_dir(entry) for entry in toc]
     nav = document("epub/nav.xhtml.j2", NAV_FILE, "nav", "Contents", toc=nav_toc, landmarks=landmarks)
-    nav = EpubDocument(nav.file_name, nav.id, nav.title, nav.content, properties=("nav",))
+    nav = EpubDocument(nav.file_name, nav.id, nav.title, nav.content, properties=("nav", *nav.properties))
     documents.insert(2, nav)
 
     resources = (EpubResource(cover.file_name, "cover-image", cover.media_type, cover.content,
@@ -474,6 +480,22 @@ def _id_files(ms: Manuscript, pieces: dict[str, list[DocumentPiece]],
     return files
 
 
+def _content_properties(xhtml: str) -> tuple[str, ...]:
+    """The package properties EPUB requires of a document with inline SVG or MathML."""
+    root = etree.fromstring(xhtml.encode("utf-8"))
+    found = {etree.QName(el).namespace for el in root.iter() if isinstance(el.tag, str)}
+    return tuple(name for name, ns in (("mathml", MATHML_NS), ("svg", SVG_NS)) if ns in found)
+
+
+def _book_style_files(book: Book) -> tuple[Path, ...]:
+    return tuple(dict.fromkeys((*book.stylesheets, *book.style_files)))
+
+
+def _book_path(book: Book, path: Path) -> str:
+    """A book file's name inside the EPUB: its place in the book folder."""
+    return path.relative_to(book.root).as_posix()
+
+
 def _relative(from_file: str, to_file: str) -> str:
     return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
 
@@ -558,9 +580,18 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
                                           fonts.license_text.encode("utf-8")))
         css_parts.append(render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls))
     css_parts.append((styles_dir() / "epub.css").read_text(encoding="utf-8"))
-    css_parts.extend(sheet.read_text(encoding="utf-8") for sheet in ms.book.stylesheets)
     resources.append(EpubResource(CSS_FILE, "css", "text/css", "\n".join(css_parts).encode("utf-8")))
-    seen = set()
+    # The book's own stylesheets, and what they import and load, keep their places in the book
+    # folder, so every relative url() in them still points at its file.
+    ours = {resource.file_name for resource in resources}
+    for i, path in enumerate(_book_style_files(ms.book), start=1):
+        name = _book_path(ms.book, path)
+        if name in ours:
+            raise book_error(path, "name-reserved", f'"{name}" is the name of one of bookbuild\'s own '
+                             "files in the EPUB", hint="rename it, and the references to it")
+        resources.append(EpubResource(name, f"style-{i}", media_type(path) or "text/css",
+                                      path.read_bytes()))
+    seen = {resource.file_name for resource in resources}
     for image in ms.images:
         if image.src in seen:
             continue

@@ -29,14 +29,22 @@ class BookFetcher(URLFetcher):
     def __init__(self, roots: tuple[Path, ...]):
         super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
         self.roots = tuple(root.resolve() for root in roots)
+        # WeasyPrint swallows some fetch errors (an image inside an SVG): every refusal is kept
+        # here, so the caller fails the build with it even when WeasyPrint went on.
+        self.refused: list[RefusedResource] = []
 
     def fetch(self, url: str, headers: dict | None = None):  # type: ignore[override]
         parts = urlsplit(url)
         if parts.scheme == "data":
             return super().fetch(url, headers)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-            raise RefusedResource(url, "a book may not load anything from the network")
+            raise self._refuse(url, "a book may not load anything from the network")
         path = Path(unquote(parts.path)).resolve()
         if not any(path.is_relative_to(root) for root in self.roots):
-            raise RefusedResource(url, "the file is outside the book folder")
+            raise self._refuse(url, "the file is outside the book folder")
         return super().fetch(url, headers)
+
+    def _refuse(self, url: str, reason: str) -> RefusedResource:
+        refused = RefusedResource(url, reason)
+        self.refused.append(refused)
+        return refused

@@ -1,36 +1,143 @@
-"""Checks of a book's own stylesheets: nothing remote, nothing outside the book, and what
-WeasyPrint would ignore, each with the stylesheet's file, line and column."""
+"""A book's CSS, read as CSS (tinycss2, WeasyPrint's own parser): what it imports and loads,
+checked to stay inside the book, and what WeasyPrint would ignore, each with file, line, column.
+
+The same reading serves raw HTML's <style> elements and style attributes (rawhtml.py), so an
+escape such as url('\\68ttp://…') is decoded once, here, before any rule looks at it."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import tinycss2
+from tinycss2 import ast
+from weasyprint.urls import URLFetcherResponse
 
 from .diagnostics import Report
+from .limits import MAX_STYLESHEET_BYTES
+from .mediatypes import media_type, name_has_spaces
 from .weasylog import captured
 
-_URL = re.compile(r"""(?:url\(\s*|@import\s+)(['"]?)([^'")\s]+)\1""", re.I)
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^(https?|ftp):", re.I)
 _AT = re.compile(r"at (\d+):(\d+)")
+# Functions whose string arguments are URLs, as url() is.
+_URL_FUNCTIONS = {"url", "src", "image-set", "-webkit-image-set", "image"}
 
 
-def check_stylesheet(path: Path, book_root: Path, report: Report) -> None:
+@dataclass(frozen=True)
+class CssReference:
+    url: str  # decoded: escapes resolved
+    line: int
+    col: int
+    is_import: bool
+
+    @property
+    def is_remote(self) -> bool:
+        parts = urlsplit(self.url)
+        # (a one-letter "scheme" is a Windows drive: a path, said as outside the book)
+        return (len(parts.scheme) > 1 and parts.scheme.lower() not in ("data", "file")) \
+            or self.url.startswith("//")
+
+    @property
+    def is_data(self) -> bool:
+        return self.url.lower().startswith("data:")
+
+    @property
+    def is_local_path(self) -> bool:
+        return not (self.is_remote or self.is_data or self.url.startswith("#") or not self.url)
+
+
+def references(css: str, *, declarations: bool = False) -> list[CssReference]:
+    """Every @import and url() of a stylesheet (or of a style attribute's declarations)."""
+    nodes = (tinycss2.parse_blocks_contents(css) if declarations
+             else tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
+    return list(_walk(nodes))
+
+
+def _walk(nodes: Iterable[object]) -> Iterator[CssReference]:
+    for node in nodes:
+        if isinstance(node, ast.AtRule) and node.lower_at_keyword == "import":
+            target = next((t for t in node.prelude if not isinstance(t, ast.WhitespaceToken)), None)
+            url = _url_of(target)
+            if url is not None:
+                yield CssReference(url, node.source_line, node.source_column, True)
+            continue
+        if isinstance(node, ast.URLToken):
+            yield CssReference(node.value, node.source_line, node.source_column, False)
+        elif isinstance(node, ast.FunctionBlock):
+            if node.lower_name in _URL_FUNCTIONS:
+                for argument in node.arguments:
+                    if isinstance(argument, ast.StringToken):
+                        yield CssReference(argument.value, node.source_line, node.source_column, False)
+            yield from _walk(node.arguments)
+        for children in (getattr(node, "prelude", None), getattr(node, "content", None),
+                         getattr(node, "value", None)):
+            if isinstance(children, list):
+                yield from _walk(children)
+
+
+def _url_of(token: object) -> str | None:
+    if isinstance(token, ast.StringToken | ast.URLToken):
+        return token.value
+    if isinstance(token, ast.FunctionBlock) and token.lower_name == "url":
+        return next((a.value for a in token.arguments if isinstance(a, ast.StringToken)), None)
+    return None
+
+
+def local_path(url: str) -> str:
+    """The file part of a relative URL: fonts/My%20Font.ttf#x -> fonts/My Font.ttf."""
+    return unquote(urlsplit(url).path)
+
+
+def check_stylesheet(path: Path, book_root: Path, report: Report,
+                     seen: set[Path] | None = None) -> list[Path]:
+    """Check one of the book's stylesheets and those it imports; return every file they use
+    (imported stylesheets, fonts, images), each inside the book and existing."""
+    seen = set() if seen is None else seen
+    if path in seen:
+        return []
+    seen.add(path)
+    size = path.stat().st_size
+    if size > MAX_STYLESHEET_BYTES:
+        report.error(path, "file-too-large", f"the stylesheet is {size / 1048576:.1f} MB; the limit is "
+                     f"{MAX_STYLESHEET_BYTES // 1048576} MB", hint="a book's CSS is a few kilobytes")
+        return []
     text = path.read_text(encoding="utf-8", errors="replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        for match in _URL.finditer(line):
-            target = match.group(2)
-            col = match.start() + 1
-            if target.startswith("data:"):
-                continue
-            if _REMOTE.match(target):
-                report.error(path, "css-remote", f'the stylesheet loads "{target}" from the network',
-                             line=number, col=col, hint="copy the file into the book folder")
-            elif target.startswith(("file:", "/")) or not _inside(path.parent / target, book_root):
-                report.error(path, "css-outside", f'the stylesheet refers to "{target}", outside the '
-                             "book folder", line=number, col=col,
-                             hint="keep fonts and images inside the book folder")
-    for line, col, message in _weasyprint_warnings(text):
+    used: list[Path] = []
+    for ref in references(text):
+        where = {"line": ref.line, "col": ref.col}
+        if ref.is_data or not ref.url or ref.url.startswith("#"):
+            continue
+        if ref.is_remote:
+            report.error(path, "css-remote", f'the stylesheet loads "{ref.url}" from the network',
+                         hint="copy the file into the book folder", **where)
+            continue
+        target = Path(os.path.normpath(path.parent / local_path(ref.url)))
+        if ref.url.lower().startswith("file:") or ref.url.startswith("/") or not _inside(target, book_root):
+            report.error(path, "css-outside", f'the stylesheet refers to "{ref.url}", outside the '
+                         "book folder", hint="keep fonts and images inside the book folder", **where)
+        elif not target.is_file():
+            report.error(path, "css-missing", f'the stylesheet refers to "{ref.url}", which does not '
+                         "exist", hint="check the name, or add the file to the book", **where)
+        elif name_has_spaces(target.relative_to(book_root.absolute())):
+            report.error(path, "css-file-name", f'the stylesheet refers to "{ref.url}": a file an EPUB '
+                         "carries may not have spaces in its name", hint="rename it, e.g. with "
+                         "hyphens for spaces, and change the reference", **where)
+        elif media_type(target) is None:
+            report.error(path, "css-file-type", f'the stylesheet refers to "{ref.url}", a kind of file '
+                         "an EPUB cannot carry", hint="use fonts (.otf, .ttf, .woff, .woff2), images "
+                         "(.png, .jpg, .gif, .svg, .webp) or stylesheets (.css)", **where)
+        elif ref.is_import:
+            used.append(target)
+            used += check_stylesheet(target, book_root, report, seen)
+        else:
+            used.append(target)
+    for line, col, message in _weasyprint_warnings(text, path):
         report.warning(path, "css", message, line=line, col=col)
+    return used
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -41,13 +148,13 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _weasyprint_warnings(text: str) -> list[tuple[int | None, int | None, str]]:
+def _weasyprint_warnings(text: str, path: Path) -> list[tuple[int | None, int | None, str]]:
     """Parse the stylesheet as WeasyPrint will, and keep what it says it ignores."""
     from weasyprint import CSS
 
     with captured() as messages:
-        # Nothing is fetched: URLs were checked above, and this parse resolves none.
-        CSS(string=text, url_fetcher=_refuse)
+        # Nothing is read: references were checked above; an import is parsed on its own.
+        CSS(string=text, base_url=path.as_uri(), url_fetcher=_empty)
     found = []
     for message in messages:
         where = _AT.search(message)
@@ -57,5 +164,5 @@ def _weasyprint_warnings(text: str) -> list[tuple[int | None, int | None, str]]:
     return found
 
 
-def _refuse(url: str, *args: object, **kwargs: object) -> None:
-    raise ValueError(f"not fetched while checking: {url}")
+def _empty(url: str, *args: object, **kwargs: object) -> URLFetcherResponse:
+    return URLFetcherResponse(url, body=b"", headers={"Content-Type": "text/css"})

@@ -18,11 +18,15 @@ COVER_SIZE = (1600, 2560)  # pixels: the 1:1.6 ratio stores recommend
 
 
 def cover_pdf(html: str, base_dir: Path, roots: tuple[Path, ...], full_fonts: bool = False) -> bytes:
+    fetcher = BookFetcher(roots)
     try:
-        return HTML(string=html, base_url=base_dir.as_uri() + "/",
-                    url_fetcher=BookFetcher(roots)).write_pdf(full_fonts=full_fonts)
+        pdf = HTML(string=html, base_url=base_dir.as_uri() + "/",
+                   url_fetcher=fetcher).write_pdf(full_fonts=full_fonts)
     except RefusedResource as refused:
         raise refused.as_book_error(base_dir) from None
+    if fetcher.refused:
+        raise fetcher.refused[0].as_book_error(base_dir)
+    return pdf
 
 
 def write_print_cover(html: str, base_dir: Path, roots: tuple[Path, ...], target: Path,

@@ -42,6 +42,8 @@ def layout(document: PrintDocument, band: int) -> Document:
                 stylesheets=[CSS(string=document.page_css[band], url_fetcher=fetcher)])
         except RefusedResource as refused:
             raise refused.as_book_error(document.base_dir) from None
+    if fetcher.refused:
+        raise fetcher.refused[0].as_book_error(document.base_dir)
     return rendered
 
 

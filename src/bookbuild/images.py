@@ -1,0 +1,132 @@
+"""The image files a book carries: what they really are, how big, and (for SVG) that they run
+nothing and load nothing. One place for these rules; chapters and covers both use them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from PIL import Image as Pillow
+from PIL import ImageFile
+
+from .limits import MAX_IMAGE_PIXELS, MAX_SVG_BYTES
+from .mediatypes import IMAGE_TYPES, PILLOW_FORMATS
+from .stylesheets import references
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+@dataclass(frozen=True)
+class ImageProblem:
+    code: str
+    message: str
+    hint: str
+    line: int | None = None  # inside the image file (an SVG), when known
+
+
+def image_problems(src: str, path: Path) -> list[ImageProblem]:
+    """Why an image file of the book cannot go into it; empty when it can."""
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_TYPES:
+        return [ImageProblem("image-format", f'"{src}" is not an image format e-readers show',
+                             "use JPEG, PNG, GIF or SVG")]
+    if suffix == ".svg":
+        return svg_problems(src, path)
+    return _raster_problems(src, path, IMAGE_TYPES[suffix])
+
+
+def _raster_problems(src: str, path: Path, named_type: str) -> list[ImageProblem]:
+    try:
+        with Pillow.open(path) as picture:
+            pixels = picture.size[0] * picture.size[1]
+            kind = picture.format
+            if pixels <= MAX_IMAGE_PIXELS:
+                _load_strictly(picture)  # a truncated or corrupt file fails here, not in a reader
+    except Pillow.DecompressionBombError as refused:  # Pillow will not open it; it says the size
+        found = re.search(r"\((\d+) pixels\)", str(refused))
+        pixels, kind = (int(found[1]) if found else MAX_IMAGE_PIXELS + 1), None
+    except (OSError, SyntaxError, ValueError) as error:
+        if "truncated" in str(error) or "broken" in str(error):
+            return [ImageProblem("image-broken", f'"{src}" is damaged: the file ends too early',
+                                 "save it again, or copy it again from where it came")]
+        return [ImageProblem("image-format", f'"{src}" is not an image bookbuild can read',
+                             "save it again as JPEG or PNG")]
+    if pixels > MAX_IMAGE_PIXELS:
+        return [ImageProblem("image-too-large", f'"{src}" has {pixels / 1e6:.0f} million pixels; the limit '
+                             f"is {MAX_IMAGE_PIXELS / 1e6:.0f} million",
+                             "scale it to the size it prints at, 300 pixels to the inch")]
+    if kind is not None and PILLOW_FORMATS.get(named_type) != kind:
+        return [ImageProblem("image-type", f'"{src}" is a {kind} file, but its name says '
+                             f"{named_type.split('/')[1].upper()}",
+                             f"rename it to end in .{kind.lower()}, or convert it")]
+    return []
+
+
+def _load_strictly(picture: Pillow.Image) -> None:
+    # WeasyPrint sets Pillow's global LOAD_TRUNCATED_IMAGES when imported: a cut-off JPEG would
+    # then load (grey where the data ends) and pass unnoticed.
+    saved, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        picture.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
+_SAFE_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def svg_problems(src: str, path: Path) -> list[ImageProblem]:
+    """An SVG is a program as much as a picture: no scripts, no events, no entities, no
+    reference to anything but itself (or embedded data: images)."""
+    if path.stat().st_size > MAX_SVG_BYTES:
+        return [ImageProblem("file-too-large", f'"{src}" is larger than {MAX_SVG_BYTES // 1048576} MB',
+                             "simplify the drawing, or use a PNG")]
+    data = path.read_bytes()
+    if b"<!ENTITY" in data:  # refused unread: expanding them is how XML bombs and XXE work
+        return [ImageProblem("svg-entity", f'"{src}" declares XML entities',
+                             "remove the <!DOCTYPE …> with its <!ENTITY …> lines")]
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER)))
+    except etree.XMLSyntaxError as error:
+        return [ImageProblem("image-format", f'"{src}" is not well-formed SVG: {error.msg}',
+                             "save it again from the drawing program", error.lineno)]
+    problems = []
+    root = tree.getroot()
+    if etree.QName(root).localname != "svg":
+        return [ImageProblem("image-format", f'"{src}" is not an SVG drawing', "use an SVG, JPEG or PNG")]
+    for node in tree.iter():
+        if isinstance(node, etree._ProcessingInstruction) and node.target == "xml-stylesheet":
+            problems.append(_svg_problem(src, "svg-href", "loads a stylesheet", node.sourceline))
+        if not isinstance(node.tag, str):
+            continue
+        name = etree.QName(node).localname
+        if name in ("script", "foreignObject", "iframe", "handler"):
+            problems.append(_svg_problem(src, "svg-script", f"contains <{name}>", node.sourceline))
+        for attribute, value in node.attrib.items():
+            local = etree.QName(attribute).localname.lower()
+            if local.startswith("on"):
+                problems.append(_svg_problem(src, "svg-script", f"has an event attribute ({local}=)",
+                                             node.sourceline))
+            elif local == "href" and not value.startswith(("#", "data:image/")):
+                problems.append(_svg_problem(src, "svg-href", f'refers to "{value}"', node.sourceline))
+            elif local == "style":
+                problems += _style_problems(src, value, node.sourceline, declarations=True)
+        if name == "style":
+            problems += _style_problems(src, node.text or "", node.sourceline)
+    return problems
+
+
+def _style_problems(src: str, css: str, line: int | None, declarations: bool = False
+                    ) -> list[ImageProblem]:
+    return [_svg_problem(src, "svg-href", f'loads "{ref.url}" in its CSS', line)
+            for ref in references(css, declarations=declarations) if not ref.is_data]
+
+
+def _svg_problem(src: str, code: str, what: str, line: int | None) -> ImageProblem:
+    return ImageProblem(code, f'the SVG "{src}" {what} (line {line} of the SVG)' if line else
+                        f'the SVG "{src}" {what}',
+                        "an SVG in a book is a drawing: remove scripts, events and references to "
+                        "other files")
