@@ -13,7 +13,7 @@ ACE_VERSION := 1.4.6
 help:
 	@echo "make book   install what is missing, then build book/ into build/"
 	@echo "make test   install what is missing, then run the whole test suite"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff and mypy"
 	@echo "make corpus build the real books of ../shared/corpus and check them (EPUBCheck, Ace, preflight)"
 	@echo "make bench  benchmarks (see bench/README.md)"
 	@echo "make clean  remove build/ (keeps .venv and .tools)"
@@ -23,10 +23,12 @@ book: setup
 
 test: setup ace
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 setup: system venv
 

@@ -26,7 +26,7 @@ MAX_ENTRIES = 8
 
 
 def _files(folder: Path, skip: Path | None) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for root, dirs, names in os.walk(folder):
         here = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or here / d != skip))

@@ -11,6 +11,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .diagnostics import BookError, Diagnostic
@@ -41,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def add_command(commands: argparse._SubParsersAction, name: str, **kwargs: str
+def add_command(commands: argparse._SubParsersAction, name: str, **kwargs: Any
                 ) -> argparse.ArgumentParser:
     """A subcommand; every one accepts --debug after its name too."""
     command = commands.add_parser(name, **kwargs)

@@ -216,16 +216,16 @@ def diff(old: EditionText, new: EditionText) -> tuple[list[str], Counts]:
             lines.append(f'chapter "{chapter.title}": removed ({len(chapter.paragraphs)} paragraphs)')
             counts.chapters_removed += 1
     for chapter in new.chapters:
-        before = old_chapters.get(chapter.key)
-        if before is None:
+        earlier = old_chapters.get(chapter.key)
+        if earlier is None:
             lines.append(f'chapter "{chapter.title}": added ({len(chapter.paragraphs)} paragraphs)')
             counts.chapters_added += 1
             continue
-        body = _chapter_diff(before, chapter, counts)
+        body = _chapter_diff(earlier, chapter, counts)
         if body:
             counts.chapters_changed += 1
-            title = chapter.title if chapter.title == before.title else \
-                f"{before.title}\" -> \"{chapter.title}"
+            title = chapter.title if chapter.title == earlier.title else \
+                f"{earlier.title}\" -> \"{chapter.title}"
             lines.append(f'chapter "{title}":')
             lines.extend(f"  {line}" for line in body)
     return lines, counts

@@ -26,8 +26,7 @@ def subset_font(path: Path, characters: str) -> bytes:
     font = TTFont(str(path), recalcTimestamp=False, lazy=False)
     options = subset.Options()
     options.layout_features = ["*"]  # keep ligatures, old-style figures, small caps
-    options.name_IDs = ["*"]  # keep the copyright and licence names
-    options.name_languages = ["*"]
+    options.set(name_IDs=["*"], name_languages=["*"])  # keep the copyright and licence names
     options.notdef_outline = True
     options.glyph_names = False
     subsetter = subset.Subsetter(options)

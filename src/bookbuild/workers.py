@@ -99,7 +99,7 @@ class Job:
 
     def cancel(self) -> None:
         """Interrupt the child as Ctrl-C would, so that it removes its temporary files."""
-        if self._process.is_alive():
+        if self._process.is_alive() and self._process.pid is not None:
             os.kill(self._process.pid, signal.SIGINT)
             self._process.join(10)
         if self._process.is_alive():

@@ -29,6 +29,16 @@ def write_epub(package: EpubPackage, target: Path, timestamp: dt.datetime) -> No
     target.write_bytes(finalize(raw.getvalue(), package.meta.language, timestamp))
 
 
+class _Item(epub.EpubItem):
+    """An item with manifest properties (nav, svg, mathml, cover-image), which ebooklib's writer
+    reads from this attribute when it is there."""
+
+    def __init__(self, uid: str, file_name: str, media_type: str, content: bytes,
+                 properties: tuple[str, ...]):
+        super().__init__(uid=uid, file_name=file_name, media_type=media_type, content=content)
+        self.properties = list(properties)
+
+
 def _ebooklib_book(package: EpubPackage) -> epub.EpubBook:
     meta = package.meta
     book = epub.EpubBook()
@@ -62,17 +72,14 @@ def _ebooklib_book(package: EpubPackage) -> epub.EpubBook:
 
     spine = []
     for document in package.documents:
-        item = epub.EpubItem(uid=document.id, file_name=document.file_name,
-                             media_type="application/xhtml+xml", content=document.content)
-        item.properties = list(document.properties)
+        item = _Item(document.id, document.file_name, "application/xhtml+xml", document.content,
+                     document.properties)
         book.add_item(item)
         if document.in_spine:
             spine.append(item)
     for resource in package.resources:
-        item = epub.EpubItem(uid=resource.id, file_name=resource.file_name,
-                             media_type=resource.media_type, content=resource.content)
-        item.properties = list(resource.properties)
-        book.add_item(item)
+        book.add_item(_Item(resource.id, resource.file_name, resource.media_type, resource.content,
+                            resource.properties))
     book.add_item(epub.EpubNcx())
     book.toc = [_ncx_entry(entry, f"toc-{i}") for i, entry in enumerate(package.toc, start=1)]
     book.spine = spine

@@ -133,8 +133,10 @@ def complete_to_unicode(document: Document, pdf: pydyf.PDF) -> None:
         if not isinstance(obj, pydyf.Dictionary) or obj.get("Type") != "/Font" or "ToUnicode" not in obj:
             continue
         font = by_name.get(obj.get("BaseFont"))
-        stream = pdf.objects[int(obj["ToUnicode"].split()[0])] if font is not None else None
-        if stream is None or not isinstance(stream, pydyf.Stream):
+        if font is None:
+            continue
+        stream = pdf.objects[int(obj["ToUnicode"].split()[0])]
+        if not isinstance(stream, pydyf.Stream):
             continue
         mapped = {line.split(b">", 1)[0] for line in stream.stream
                   if line.startswith(b"<") and b"> <" in line}
