@@ -163,3 +163,21 @@ def test_the_current_folder_is_the_book_when_it_holds_one(tmp_path: Path) -> Non
     assert (book / "build" / "case.epub").exists()
     again = run_bookbuild("build", "--format", "epub", cwd=book)
     assert again.stdout.strip().endswith("unchanged"), again.stdout  # build/ is not an input
+
+
+@pytest.mark.parametrize(("nesting", "line"), [
+    ("> " * 150 + "deep\n", 3),
+    ("".join("    " * i + "- item\n" for i in range(500)), 502),
+    ("<div>" * 5000 + "x" + "</div>" * 5000 + "\n", 3),
+])
+def test_nesting_too_deep_is_a_diagnostic_and_keeps_the_outputs(tmp_path: Path, filled_out: Path,
+                                                                 nesting: str, line: int) -> None:
+    book = copy_good(tmp_path)
+    (book / "one.md").write_text("# One\n\n" + nesting)
+    before = tree_hashes(filled_out)
+    result = run_case(book, filled_out)
+    assert result.returncode == 2
+    assert result.stderr == (f"one.md:{line}: error[nesting-too-deep]: block quotes, lists or HTML "
+                             "elements are nested more than 60 levels deep (no book nests that deep: "
+                             "close the quotes, lists or <div>s sooner)\n")
+    assert tree_hashes(filled_out) == before

@@ -358,3 +358,20 @@ def test_file_links_in_titles_and_to_missing_anchors() -> None:
     fixed = section("# One, after [Two](two.md)\n\nText.\n", "one.md")
     manuscript, _ = parse_book(book(fixed, two))
     assert 'href="#two"' in manuscript.chapters[0].title.full_html
+
+
+@pytest.mark.parametrize(("source", "line"), [
+    ("> " * 150 + "deep\n", 3),
+    ("".join("    " * i + "- item\n" for i in range(500)), 502),  # python-markdown itself recurses
+    ("<div>" * 5000 + "x" + "</div>" * 5000 + "\n", 3),
+])
+def test_nesting_beyond_any_book_is_an_error_not_a_crash(source: str, line: int) -> None:
+    chapter, report = parse_section(section("# One\n\n" + source))
+    assert chapter is None
+    assert [(d.code, d.line) for d in report.errors] == [("nesting-too-deep", line)]
+
+
+def test_deep_but_bookish_nesting_passes() -> None:
+    source = "# One\n\n" + "> " * 20 + "deep\n\n" + "".join("    " * i + "- item\n" for i in range(10))
+    chapter, report = parse_section(section(source))
+    assert chapter is not None and report.errors == []

@@ -14,4 +14,4 @@ MAX_ARCHIVE_ENTRY_BYTES = 50 * 1024 * 1024
 MAX_ARCHIVE_ENTRIES = 10_000
 # Nesting of the parsed HTML (block quotes, lists, divs): deeper cannot be a real book, and
 # recursive readers downstream (lxml serialisation, WeasyPrint's layout) would exhaust the stack.
-MAX_NESTING = 100
+MAX_NESTING = 60

@@ -18,6 +18,7 @@ from lxml import etree, html
 
 from .diagnostics import Diagnostic, Report, display_path
 from .images import image_problems
+from .limits import MAX_NESTING
 from .mediatypes import IMAGE_TYPES
 from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
 from .rawhtml import mark_foreign_content, refusals
@@ -149,8 +150,20 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
     # A problem found here does not stop the other checks: every problem of the file is
     # reported in one run, not in waves.
     _scan_source(section, report)
-    source_html = markdown_converter().convert(section.source)
+    try:
+        source_html = markdown_converter().convert(section.source)
+    except RecursionError:  # python-markdown recurses once per level of nested lists
+        source_html = ""
+        depth = MAX_NESTING + 1
+    else:
+        depth = 0
     root = html.fragment_fromstring(source_html or "<p></p>", create_parent="div")
+    deepest = max(depth, _depth(root))
+    if deepest > MAX_NESTING:
+        report.error(section.path, "nesting-too-deep", f"block quotes, lists or HTML elements are nested "
+                     f"more than {MAX_NESTING} levels deep", line=_deepest_line(section.source),
+                     hint="no book nests that deep: close the quotes, lists or <div>s sooner")
+        return None, report
     _drop_comments(root)
     _check_tree(section, root, report)
     _check_unsupported(section, root, report)
@@ -179,6 +192,26 @@ def parse_section(section: Section) -> tuple[Chapter | None, Report]:
         ids=frozenset(el.get("id") for el in root.iter() if el.get("id")) | {section.id, title.id}
         | set(re.findall(r'\sid="([^"]+)"', title.full_html)),  # a note call in the title
     ), report
+
+
+def _depth(root: html.HtmlElement) -> int:
+    """How deep the tree goes, without recursion (the point is a tree too deep to recurse)."""
+    deepest, stack = 0, [(root, 0)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in element)
+    return deepest
+
+
+def _deepest_line(source: str) -> int | None:
+    """The line with the most quote marks, list indent or opening tags: where to look."""
+    def weight(line: str) -> int:
+        stripped = line.lstrip(" >")
+        return (len(line) - len(stripped)) + line.count("<") - line.count("</")
+
+    lines = source.splitlines()
+    return max(range(len(lines)), key=lambda i: weight(lines[i])) + 1 if lines else None
 
 
 def _check_reserved_ids(section: Section, root: html.HtmlElement, notes: tuple[Note, ...],
