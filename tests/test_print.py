@@ -266,3 +266,26 @@ def test_image_is_placed_at_its_print_size(tmp_path: Path) -> None:
     document.close()
     assert sizes == [2.0]
     assert Image.open(BOOKS / "features" / "images" / "square.png").size == (600, 600)
+
+
+def _pdf_with_page_tree(kids: bytes) -> bytes:
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [" + kids + b"] /Count 2 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 432 648] >>"]
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 4\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+
+
+@pytest.mark.parametrize("kids", [b"2 0 R 3 0 R", b"2 0 R", b"3 0 R 9 0 R"])
+def test_preflight_of_a_pdf_with_a_damaged_page_tree_is_a_diagnostic(tmp_path: Path, kids: bytes) -> None:
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(_pdf_with_page_tree(kids))
+    result = run_bookbuild("preflight", damaged)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"{damaged}: error[") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

@@ -75,9 +75,30 @@ def _open(path: Path) -> Iterator[pypdfium2.PdfDocument]:
     except pypdfium2.PdfiumError:
         raise book_error(path, "not-pdf", "this is not a PDF file pdfium can read") from None
     try:
+        _check_page_tree(path, document)
         yield document
     finally:
         document.close()
+
+
+def _check_page_tree(path: Path, document: pypdfium2.PdfDocument) -> None:
+    """Every page must load: a page tree with a loop or a broken node is a damaged file, said
+    once here rather than failing in each check that walks the pages."""
+    for index in range(len(document)):
+        try:
+            document[index].close()
+        except pypdfium2.PdfiumError:
+            raise book_error(path, "pdf-damaged", f"page {index + 1} of the PDF cannot be read: its page "
+                             "tree is damaged (a loop, or a missing page)",
+                             hint="export the PDF again; bookbuild's own PDFs never have this") from None
+    try:
+        pages = len(PdfReader(path).pages)
+    except (PdfReadError, RecursionError, ValueError, KeyError) as error:
+        raise book_error(path, "pdf-damaged", f"the PDF's page tree cannot be read: {error}",
+                         hint="export the PDF again; bookbuild's own PDFs never have this") from None
+    if pages != len(document):
+        raise book_error(path, "pdf-damaged", f"the PDF's page tree is damaged ({pages} or {len(document)} "
+                         "pages, depending on the reader)", hint="export the PDF again")
 
 
 def _box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
