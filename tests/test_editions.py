@@ -242,3 +242,36 @@ def test_diff_counts_chapters_and_notes_apart_and_an_epub_against_its_folder(tmp
     built = build_book(old, tmp_path / "out", "--format", "epub")
     same = run_bookbuild("diff", built.epub, old)
     assert same.returncode == 0, same.stdout  # no false metadata change between the two forms
+
+
+def _rewritten(source: Path, target: Path, replace: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info.filename, replace.get(info.filename, old.read(info.filename)))
+    return target
+
+
+def test_diff_reads_no_entity_of_an_epub_from_outside(tmp_path: Path, features_epub: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    opf = zipfile.ZipFile(features_epub).read("EPUB/content.opf")
+    xxe = opf.replace(b"<package", f'<!DOCTYPE package [<!ENTITY x SYSTEM "{secret.as_uri()}">]>\n<package'
+                      .encode(), 1).replace(b"<dc:title>", b"<dc:title>&x;", 1)
+    hostile = _rewritten(features_epub, tmp_path / "xxe.epub", {"EPUB/content.opf": xxe})
+    result = run_bookbuild("diff", hostile, features_epub)
+    assert result.returncode == 2
+    assert result.stderr == (f"{hostile}: error[diff-input]: not an EPUB bookbuild will read: the XML "
+                             "declares entities (give two EPUB files or two book folders)\n")
+    assert "TOP-SECRET" not in result.stdout + result.stderr
+
+
+def test_diff_reads_no_entry_beyond_its_limit(tmp_path: Path, features_epub: Path) -> None:
+    from bookbuild.limits import MAX_ARCHIVE_ENTRY_BYTES
+
+    opf = zipfile.ZipFile(features_epub).read("EPUB/content.opf")
+    bomb = opf + b" " * MAX_ARCHIVE_ENTRY_BYTES  # compresses to almost nothing
+    hostile = _rewritten(features_epub, tmp_path / "bomb.epub", {"EPUB/content.opf": bomb})
+    assert hostile.stat().st_size < 1024 * 1024
+    result = run_bookbuild("diff", hostile, features_epub)
+    assert result.returncode == 2
+    assert "is larger than 50 MB" in result.stderr and result.stderr.count("\n") == 1

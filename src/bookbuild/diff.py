@@ -12,6 +12,7 @@ from pathlib import Path
 from lxml import etree, html
 
 from .diagnostics import book_error
+from .xmlread import UnsafeXml, parse_xml, read_member
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
@@ -62,6 +63,9 @@ def _blocks(root: etree._Element) -> list[str]:
 def read_epub(path: Path) -> EditionText:
     try:
         return _read_epub(path)
+    except UnsafeXml as refused:
+        raise book_error(path, "diff-input", f"not an EPUB bookbuild will read: {refused}",
+                         hint="give two EPUB files or two book folders") from None
     except (OSError, zipfile.BadZipFile, KeyError, IndexError, AttributeError, etree.XMLSyntaxError):
         raise book_error(path, "diff-input", "not an EPUB bookbuild can read",
                          hint="give two EPUB files or two book folders") from None
@@ -70,9 +74,9 @@ def read_epub(path: Path) -> EditionText:
 def _read_epub(path: Path) -> EditionText:
     try:
         archive = zipfile.ZipFile(path)
-        container = etree.fromstring(archive.read("META-INF/container.xml"))
+        container = parse_xml(read_member(archive, "META-INF/container.xml"))
         opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
-        opf = etree.fromstring(archive.read(opf_path))
+        opf = parse_xml(read_member(archive, opf_path))
     except (OSError, zipfile.BadZipFile, KeyError, IndexError, etree.XMLSyntaxError):
         raise book_error(path, "diff-input", "not an EPUB bookbuild can read",
                          hint="give two EPUB files or two book folders") from None
@@ -89,7 +93,7 @@ def _read_epub(path: Path) -> EditionText:
     notes_docs = []
     for ref in opf.xpath("//*[local-name()='itemref']/@idref"):
         href = items[ref]
-        doc = etree.fromstring(archive.read(f"{base}/{href}" if base else href))
+        doc = parse_xml(read_member(archive, f"{base}/{href}" if base else href))
         section = doc.find(f".//{XHTML}section")
         kind = section.get(EPUB_TYPE) if section is not None else None
         if section is None or kind in ("titlepage", "cover") or "cover" in section.get("class", ""):

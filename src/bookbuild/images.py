@@ -14,6 +14,7 @@ from PIL import ImageFile
 from .limits import MAX_IMAGE_PIXELS, MAX_SVG_BYTES
 from .mediatypes import IMAGE_TYPES, PILLOW_FORMATS
 from .stylesheets import references
+from .xmlread import UnsafeXml, parse_xml
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -75,21 +76,17 @@ def _load_strictly(picture: Pillow.Image) -> None:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
-_SAFE_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def svg_problems(src: str, path: Path) -> list[ImageProblem]:
     """An SVG is a program as much as a picture: no scripts, no events, no entities, no
     reference to anything but itself (or embedded data: images)."""
     if path.stat().st_size > MAX_SVG_BYTES:
         return [ImageProblem("file-too-large", f'"{src}" is larger than {MAX_SVG_BYTES // 1048576} MB',
                              "simplify the drawing, or use a PNG")]
-    data = path.read_bytes()
-    if b"<!ENTITY" in data:  # refused unread: expanding them is how XML bombs and XXE work
+    try:
+        tree = etree.ElementTree(parse_xml(path.read_bytes()))
+    except UnsafeXml:
         return [ImageProblem("svg-entity", f'"{src}" declares XML entities',
                              "remove the <!DOCTYPE …> with its <!ENTITY …> lines")]
-    try:
-        tree = etree.ElementTree(etree.fromstring(data, etree.XMLParser(**_SAFE_PARSER)))
     except etree.XMLSyntaxError as error:
         return [ImageProblem("image-format", f'"{src}" is not well-formed SVG: {error.msg}',
                              "save it again from the drawing program", error.lineno)]
