@@ -76,6 +76,16 @@ def test_pdf_places_the_figure_and_resolves_the_links(features: Built) -> None:
     assert any(x.get_object().get("/Subtype") == "/Image" for x in images.values())
     whole = " ".join(pdf.texts)
     assert "The square, seen from above." in whole
-    # Internal links are link annotations to a destination, not dead text.
-    links = [a.get_object() for p in pdf.pages for a in (p.get("/Annots") or [])]
-    assert any("/Dest" in a or "/A" in a for a in links)
+    # Internal links are link annotations that land where their words say, and can be clicked.
+    links = [(number, a.get_object()) for number, page in enumerate(pdf.pages)
+             for a in (page.get("/Annots") or [])]
+    targets = {str(a["/Dest"]): number for number, a in links if "/Dest" in a}
+    landing = {name: pdf.reader.get_destination_page_number(pdf.reader.named_destinations[name])
+               for name in targets}
+    for name, heading in (("the-table", "The table"), ("the-first-chapter", "The First Chapter"),
+                          ("a-figure", "A figure")):
+        assert heading in pdf.texts[landing[name]], name
+    assert landing["the-table"] > targets["the-table"]  # "the table in the next chapter"
+    for number, annotation in links:
+        left, bottom, right, top = (float(v) for v in annotation["/Rect"])
+        assert right - left > 1 and top - bottom > 3, (number, annotation.get("/Dest"))

@@ -3,6 +3,7 @@ text appear in that same page, never reloading or navigating from the test."""
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import signal
 import socket
@@ -63,7 +64,10 @@ def test_edit_appears_in_the_open_page_and_errors_show(server) -> None:
         assert page.locator("h1").first.inner_text().replace("\xa0", " ") == "The First Chapter"
         # The contents beside the page, the chapter's text, its styles.
         assert page.locator("aside nav a").all_inner_texts()[:2] == ["The First Chapter", "A figure"]
-        assert page.evaluate("getComputedStyle(document.querySelector('p')).textIndent") is not None
+        # The EPUB's stylesheet reaches the page: an opening paragraph flush, the next indented.
+        indents = page.evaluate("[...document.querySelectorAll('section > p')].map("
+                                "p => getComputedStyle(p).textIndent)")
+        assert indents[0] == "0px" and float(indents[1].removesuffix("px")) > 10, indents
 
         chapter = book / "one.md"
         chapter.write_text(chapter.read_text().replace(
@@ -89,9 +93,25 @@ def test_edit_appears_in_the_open_page_and_errors_show(server) -> None:
     assert output.rstrip().endswith("stopped")
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses the kernel has a listening TCP socket on for `port` (/proc/net/tcp*)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # /proc writes each 32-bit word in host (little-endian) order
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
 def test_serve_listens_on_loopback_only_by_default(server) -> None:
     _book, url, _process = server
-    assert url.startswith("http://127.0.0.1:")
+    port = int(url.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"127.0.0.1"}  # not 0.0.0.0, not ::
     html = urllib.request.urlopen(url + "/text/two.xhtml").read().decode()
     assert '<script src="/_preview/live.js">' in html
     assert 'href="one.xhtml#the-first-chapter"' in html  # the EPUB's own cross-chapter links

@@ -65,6 +65,10 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
     except BaseException as error:  # reported to the parent, which decides the exit code
         connection.send(("internal", (type(error).__name__, str(error), traceback.format_exc())))
     finally:
+        # The work is over: a Ctrl-C or the parent's cancel arriving now (the child may be
+        # exiting already) must not interrupt multiprocessing's exit path with a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         connection.close()
 
 
