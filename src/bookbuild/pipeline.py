@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lxml import html
 from PIL import Image
 
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
+from .glyphs import code_points, package_for, undrawable
 from .loader import load
 from .manifest import LAST_YEAR
 from .model import Book, Manuscript, PrintDocument
@@ -89,9 +91,29 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
                                f"the book uses {style} {weight} text, and EB Garamond has no such face "
                                "on this machine: it would be imitated from another face",
                                hint="install the face, or avoid that emphasis")
+    _check_glyphs(manuscript, report)
     if strict and report.warnings:
         raise BookError([_as_error(d) for d in report.warnings])
     return manuscript, report.warnings
+
+
+def _check_glyphs(manuscript: Manuscript, report: Report) -> None:
+    """Characters no font on this machine can draw: empty boxes in the PDF, and on any reader
+    without such a font. Said once per section, at the first line that has one."""
+    for chapter in manuscript.chapters:
+        text = "".join(html.fragment_fromstring(f"<div>{markup}</div>").text_content()
+                       for markup in (chapter.title.full_html, chapter.body_html,
+                                      *(note.html for note in chapter.notes)))
+        missing = undrawable(text)
+        if not missing:
+            continue
+        source = chapter.section.source
+        first = min((source.find(c) for c in missing if c in source), default=-1)
+        line = source.count("\n", 0, first) + 1 if first >= 0 else None
+        report.warning(chapter.section.path, "glyph-missing", f"no font on this machine can draw "
+                       f"{code_points(missing)}: they would print as empty boxes", line=line,
+                       hint="install a font that has them; on Debian: apt-get install "
+                       + package_for(missing))
 
 
 def faces_used(manuscript: Manuscript) -> list[tuple[str, int, bool]]:

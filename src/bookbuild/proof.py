@@ -22,6 +22,7 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from .diagnostics import Diagnostic, display_path
+from .glyphs import code_points
 
 MIN_FRAGMENT = 3  # letters on each side of a hyphen
 MAX_HYPHEN_RUN = 2  # consecutive lines ending in a hyphen
@@ -269,8 +270,7 @@ def _check_glyphs(pages: list[list[Line]], main_face: str, warn: Warn) -> None:
                 if (font, text) in seen:
                     continue
                 seen.add((font, text))
-                unusual = [c for c in dict.fromkeys(text) if ord(c) > 0x7E] or list(dict.fromkeys(text))
-                points = ", ".join(f'"{c}" U+{ord(c):04X}' for c in unusual)
+                points = code_points([c for c in text if ord(c) > 0x7E] or text)
                 warn(line.page, "glyph", f'"{text}" is drawn from {font}, not the book\'s typeface '
                      f"({points})", "use a character the typeface has, or declare a face that has it")
 
