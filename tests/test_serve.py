@@ -151,3 +151,30 @@ def test_odd_paths_and_foreign_hosts_get_400(server) -> None:
 
     assert _status(url, "/text/one.xhtml", host=f"{socket.gethostname()}:8000") == 200  # its own name
     assert process.poll() is None  # and the server goes on, with no traceback
+
+
+def test_the_cover_page_shows_its_image(server) -> None:
+    _book, url, _process = server
+    page = urllib.request.urlopen(url + "/text/cover.xhtml").read().decode()
+    src = page.split('<img', 1)[1].split('src="', 1)[1].split('"', 1)[0]
+    image = urllib.request.urlopen(urllib.parse.urljoin(url + "/text/cover.xhtml", src))
+    assert image.headers["Content-Type"] == "image/jpeg"
+    assert image.read(3) == b"\xff\xd8\xff"  # a JPEG, the generated cover
+
+
+def test_on_a_phone_the_text_takes_the_width_and_the_contents_follow(server) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    _book, url, _process = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 375, "height": 740})
+        page.goto(url + "/text/one.xhtml")
+        paragraph = page.locator("section > p").first.bounding_box()
+        contents = page.locator("aside.bookbuild-preview").bounding_box()
+        browser.close()
+    assert paragraph is not None and contents is not None
+    assert paragraph["width"] > 300  # not one word a line beside a fixed sidebar
+    assert contents["y"] > paragraph["y"]  # the contents come after the text

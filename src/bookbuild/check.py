@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, display_path
-from .pipeline import build
+from .pipeline import Progress, build
 from .preflight import preflight
 from .validators import ToolResult, run_ace, run_epubcheck
 
@@ -28,17 +28,22 @@ class CheckResult:
         return not any(d.severity == "error" or strict for d in self.diagnostics)
 
 
-def check_book(book_dir: Path, *, target: str | None = None) -> CheckResult:
+def check_book(book_dir: Path, *, target: str | None = None,
+               progress: Progress | None = None) -> CheckResult:
     overrides: dict[str, Any] = {"target": target} if target else {}
     result = CheckResult()
+    say = progress or (lambda _message: None)
     with tempfile.TemporaryDirectory(prefix="bookbuild-check-") as scratch:
-        built = build(book_dir, Path(scratch), pdf_overrides=overrides)
+        built = build(book_dir, Path(scratch), pdf_overrides=overrides, progress=progress)
         result.tools.append(ToolResult("bookbuild", list(built.warnings)))
         outputs = {output.format: output.path for output in built.outputs}
         slug = outputs["epub"].stem
         shown = display_path(book_dir)
+        say("EPUBCheck")
         result.tools.append(run_epubcheck(outputs["epub"], f"{shown}:{slug}.epub"))
+        say("DAISY Ace")
         result.tools.append(run_ace(outputs["epub"], f"{shown}:{slug}.epub"))
+        say("preflight and proof of the PDF")
         # The generic preflight always runs (an image at 84 ppi fails any printer); a print target
         # adds its service's own rules.
         found = preflight(outputs["pdf"], target or _manifest_target(book_dir))
@@ -46,6 +51,10 @@ def check_book(book_dir: Path, *, target: str | None = None) -> CheckResult:
         result.tools.append(ToolResult("preflight", [
             Diagnostic(shown_pdf, d.line, d.col, d.severity, d.code, d.message, d.hint)
             for d in found.findings]))
+        # The print proof's findings are warnings: they fail only a --strict check.
+        result.tools.append(ToolResult("proof", [
+            Diagnostic(shown_pdf, d.line, d.col, "warning", d.code, d.message, d.hint)
+            for d in found.proof.findings]))
     return result
 
 

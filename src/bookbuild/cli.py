@@ -245,7 +245,12 @@ def run_preflight(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from .check import check_book, summary_lines
 
-    result = check_book(Path(args.book_dir), target=args.target)
+    progress = StatusLine() if sys.stderr.isatty() else None
+    try:
+        result = check_book(Path(args.book_dir), target=args.target, progress=progress)
+    finally:
+        if progress is not None:
+            progress("")
     for diagnostic in sorted(result.diagnostics, key=_file_order):
         print(diagnostic)
     for line in summary_lines(result):

@@ -159,7 +159,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         # is made here; any failure (an EPUB template included) cancels it, and the staging
         # leaves every earlier output as it was.
         document = render_print(manuscript, fonts, iso(timestamp))
-        roots = allowed_roots(document)
+        roots = allowed_roots(manuscript.book.root)
         front_cover_html = render_cover_html(manuscript, iso(timestamp))
         if "pdf" in formats:
             pdf_target = out_dir / f"{slug}.pdf"

@@ -21,6 +21,7 @@ from typing import Any
 
 import jinja2
 import markupsafe
+import tinycss2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
@@ -480,6 +481,16 @@ def _id_files(ms: Manuscript, pieces: dict[str, list[DocumentPiece]],
     return files
 
 
+def _css_content(css: str) -> str:
+    """The text of the content: strings in a stylesheet (escapes such as \\2767 decoded)."""
+    strings = []
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        for declaration in tinycss2.parse_blocks_contents(getattr(rule, "content", None) or []):
+            if getattr(declaration, "lower_name", "") == "content":
+                strings += [t.value for t in declaration.value if t.type == "string"]
+    return "".join(strings)
+
+
 def _content_properties(xhtml: str) -> tuple[str, ...]:
     """The package properties EPUB requires of a document with inline SVG or MathML."""
     root = etree.fromstring(xhtml.encode("utf-8"))
@@ -568,7 +579,10 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
     resources: list[EpubResource] = []
     css_parts = []
     if fonts.found and ms.book.epub.embed_fonts:
-        text = "".join(sorted(set("".join(d.content.decode("utf-8") for d in documents))))
+        # The stylesheet's own characters too: the ornament its ::after draws is in no document.
+        epub_css = (styles_dir() / "epub.css").read_text(encoding="utf-8")
+        shown = "".join(d.content.decode("utf-8") for d in documents) + epub_css + _css_content(epub_css)
+        text = "".join(sorted(set(shown)))
         urls = []
         for face in fonts.faces:
             name = f"fonts/{face.file_name}"

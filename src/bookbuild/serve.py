@@ -23,11 +23,14 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from .diagnostics import BookError, Diagnostic, display_path
-from .pipeline import iso, prepare
-from .render import CoverImage, environment, render_epub, render_template
+from .model import Manuscript
+from .pipeline import epub_cover, iso, prepare
+from .render import CoverImage, environment, render_cover_html, render_epub, render_template
 from .resources import TEMPLATES_DIR, FontSet, book_fonts
+from .writers.pdf import allowed_roots
 
 PREVIEW_DIR = TEMPLATES_DIR / "preview"
+COVER_IMAGE = CoverImage(b"", "image/jpeg").file_name  # the name the preview's cover page shows
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -45,6 +48,8 @@ class Preview:
         self.changed = threading.Condition()
         self.fonts: FontSet = book_fonts()
         self.env: jinja2.Environment | None = None
+        self.manuscript: Manuscript | None = None
+        self.cover_image: CoverImage | None = None
 
     def rebuild(self, reason: str = "", *, raise_errors: bool = False) -> None:
         started = time.perf_counter()
@@ -54,6 +59,7 @@ class Preview:
             manuscript = replace(manuscript, book=book)
             package = render_epub(manuscript, self.fonts, iso(dt.datetime.now(dt.UTC)),
                                   CoverImage(b"", "image/jpeg"))
+            self.manuscript, self.cover_image = manuscript, None
         except BookError as error:
             if raise_errors:
                 raise
@@ -81,6 +87,19 @@ class Preview:
         for line in errors:
             self.say(line)
         self.say("the preview keeps the last good version")
+
+    def cover(self) -> CoverImage | None:
+        """The cover page's image, made the first time it is asked for after a change (it is a
+        layout and a rasterisation: too slow to redo on every keystroke of the text)."""
+        if self.cover_image is None and self.manuscript is not None:
+            ms = self.manuscript
+            try:
+                html = render_cover_html(ms, iso(dt.datetime.now(dt.UTC)))
+                self.cover_image = epub_cover(ms, html, allowed_roots(ms.book.root))
+            except BookError as error:  # a cover template of the book's own that fails
+                for diagnostic in error.diagnostics:
+                    self.say(str(diagnostic))
+        return self.cover_image
 
     def page(self, name: str) -> bytes | None:
         content = self.pages.get(name)
@@ -164,6 +183,9 @@ def make_handler(preview: Preview, stopping: threading.Event,
             if path.startswith("_fonts/"):
                 face = next((f for f in preview.fonts.faces if f.file_name == Path(path).name), None)
                 return (face.path.read_bytes() if face else None), "font/otf"
+            if path == COVER_IMAGE:
+                cover = preview.cover()
+                return (cover.content, cover.media_type) if cover else (None, "")
             if path.endswith(".css") and path in preview.pages:
                 return preview.fonts_css() + preview.pages[path], "text/css"
             if path in preview.pages:

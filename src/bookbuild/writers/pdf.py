@@ -26,13 +26,14 @@ class PdfResult:
     band: int  # the gutter band the margins were set for
 
 
-def allowed_roots(document: PrintDocument) -> tuple[Path, ...]:
+def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
+    """What a layout may read: the book, bookbuild's styles and templates, the typeface."""
     fonts = tuple(face.path.parent for face in book_fonts().faces)
-    return (document.base_dir, styles_dir(), TEMPLATES_DIR, *fonts)
+    return (book_dir, styles_dir(), TEMPLATES_DIR, *fonts)
 
 
 def layout(document: PrintDocument, band: int) -> Document:
-    fetcher = BookFetcher(allowed_roots(document))
+    fetcher = BookFetcher(allowed_roots(document.base_dir))
     # The book's stylesheets were checked, with their lines, when it was loaded; what WeasyPrint
     # says now about the whole document has no file to point at, so it stays off the terminal.
     with captured():
