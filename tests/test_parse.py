@@ -261,6 +261,8 @@ def test_a_tag_over_two_lines_is_still_caught() -> None:
     ('<svg viewBox="0 0 1 1"><script>alert(1)</script></svg>', "html-script", 3),
     ('<p style="background: url(\'\\68ttp://example.org/x.png\')">a</p>', "html-remote", 3),
     ('<form action="/x"><input name="q"></form>', "html-tag", 3),
+    ('<svg viewBox="0 0 1 1"><rect mask="url(https://example.org/m.svg#m)"/></svg>', "html-svg-href", 3),
+    ('<p style="background: url(data:text/html,x)">a</p>', "html-remote", 3),
 ])
 def test_raw_html_outside_the_allow_list_is_an_error_with_its_line(markup: str, code: str, line: int
                                                                      ) -> None:
@@ -272,7 +274,9 @@ def test_raw_html_on_the_allow_list_passes_and_is_kept_as_written() -> None:
     markup = ('<p class="x" lang="fr" aria-label="Note" data-kind="a">Un <abbr title="exemple">ex.</abbr>'
               '<a href="https://example.org/">lien</a></p>\n\n'
               '<svg viewBox="0 0 10 10" role="img" aria-label="A dot"><circle cx="5" cy="5" r="4"/>'
-              '<use href="#d"/></svg>\n')
+              '<use href="#d"/></svg>\n\n'
+              '<svg xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 4 4" role="img" aria-label="G">'
+              '<rect fill="url(#g)" style="clip-path: url(#c)" width="4" height="4"/></svg>\n')
     chapter, report = parse_section(section(f"# T\n\n{markup}"))
     assert chapter is not None and report.items == []
     assert 'aria-label="Note"' in chapter.body_html and 'data-kind="a"' in chapter.body_html

@@ -255,3 +255,21 @@ def test_a_file_an_inline_svg_would_load_from_outside_fails_the_layout(tmp_path:
             f'<image href="{outside.as_uri()}" width="10" height="10"/></svg></body></html>')
     with pytest.raises(BookError, match=r"outside\.png"):
         cover_pdf(html, tmp_path / "book", (tmp_path / "book",))
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("<script>alert(1)</script>", "error[html-script]: the template writes what a book may not carry"),
+    ('<img src="https://example.org/t.png" alt=""/>', "error[html-remote]"),
+    ("&nbsp;", "error[template-xhtml]: the template writes XHTML that is not well-formed"),
+])
+def test_what_a_books_template_writes_meets_the_allow_list(tmp_path: Path, written: str, expected: str
+                                                             ) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    (book / "templates" / "epub").mkdir(parents=True)
+    base = (ROOT / "src/bookbuild/templates/epub/base.xhtml.j2").read_text()
+    (book / "templates" / "epub" / "base.xhtml.j2").write_text(base.replace("</body>", f"{written}</body>"))
+    result = run_bookbuild("build", book, "--out", tmp_path / "out", "--format", "epub")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{book}/templates: {expected}"), result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "out").exists()

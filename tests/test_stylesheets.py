@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Epub, ace_violations, build_book, epubcheck, run_ace
+from conftest import Epub, ace_violations, build_book, epubcheck, run_ace, run_bookbuild
 from pdfread import Pdf
 from PIL import Image
 
@@ -104,12 +104,18 @@ def test_the_pdf_sets_the_text_in_the_books_own_font(styled: tuple) -> None:
     ("\n\nh1 { background: image-set('//evil.org/y.png' 1x); }", "css-remote", 3, 18),
     ("q { background: url(notes.txt) }", "css-file-type", 1, 17),
     ("q { background: url('my%20notes.css') }", "css-file-name", 1, 17),
+    ("@import 'data:text/css,@import url(https://example.org/t.css);';", "css-data", 1, 1),
+    ("p { background: url('data:text/html,<script>x</script>') }", "css-data", 1, 17),
+    ("p { background: url(cut.png) }", "image-broken", 1, 17),
 ])
 def test_a_reference_a_book_may_not_make_is_an_error_with_its_line(tmp_path: Path, css: str, code: str,
                                                                    line: int, col: int) -> None:
     book = make_book(tmp_path, css)
     (book / "notes.txt").write_text("x")
     (book / "my notes.css").write_text("")
+    whole = book / "whole.png"
+    Image.new("RGB", (300, 300), "navy").save(whole)
+    (book / "cut.png").write_bytes(whole.read_bytes()[:400])
     report = Report()
     check_stylesheet(book / "book.css", book, report)
     assert [(d.code, d.line, d.col) for d in report.errors] == [(code, line, col)]
@@ -140,6 +146,23 @@ def test_a_huge_stylesheet_is_refused_before_it_is_read(tmp_path: Path) -> None:
     report = Report()
     check_stylesheet(book / "book.css", book, report)
     assert [d.code for d in report.errors] == ["file-too-large"]
+
+
+def test_embedded_pictures_and_fonts_load_nothing(tmp_path: Path) -> None:
+    book = make_book(tmp_path, "p { background: url(data:image/png;base64,iVBORw0KGgo=) }\n"
+                     "@font-face { font-family: X; src: url(data:font/woff2;base64,d09GMgAB) }")
+    report = Report()
+    assert check_stylesheet(book / "book.css", book, report) == [] and report.items == []
+
+
+def test_a_book_given_by_a_path_with_dot_dot_builds(tmp_path: Path) -> None:
+    book = make_book(tmp_path, '@font-face { font-family: "Mine"; src: url("fonts/Mine.ttf"); }')
+    shutil.copy(a_font_file(), book / "fonts" / "Mine.ttf")
+    (tmp_path / "elsewhere").mkdir()
+    result = run_bookbuild("build", "../book", "--out", "out", "--format", "epub", cwd=tmp_path / "elsewhere")
+    assert result.returncode == 0, result.stderr
+    names = zipfile.ZipFile(next((tmp_path / "elsewhere" / "out").glob("*.epub"))).namelist()
+    assert "EPUB/fonts/Mine.ttf" in names and not any(".." in name for name in names)
 
 
 def test_references_reads_declarations_of_a_style_attribute() -> None:

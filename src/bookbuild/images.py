@@ -12,12 +12,9 @@ from PIL import Image as Pillow
 from PIL import ImageFile
 
 from .limits import MAX_IMAGE_PIXELS, MAX_SVG_BYTES
-from .mediatypes import IMAGE_TYPES, PILLOW_FORMATS
+from .mediatypes import IMAGE_TYPES, PILLOW_ALIASES, PILLOW_FORMATS
 from .stylesheets import references
 from .xmlread import UnsafeXml, parse_xml
-
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
 @dataclass(frozen=True)
@@ -59,6 +56,7 @@ def _raster_problems(src: str, path: Path, named_type: str) -> list[ImageProblem
         return [ImageProblem("image-too-large", f'"{src}" has {pixels / 1e6:.0f} million pixels; the limit '
                              f"is {MAX_IMAGE_PIXELS / 1e6:.0f} million",
                              "scale it to the size it prints at, 300 pixels to the inch")]
+    kind = PILLOW_ALIASES.get(kind, kind) if kind else kind
     if kind is not None and PILLOW_FORMATS.get(named_type) != kind:
         return [ImageProblem("image-type", f'"{src}" is a {kind} file, but its name says '
                              f"{named_type.split('/')[1].upper()}",
@@ -109,8 +107,9 @@ def svg_problems(src: str, path: Path) -> list[ImageProblem]:
                                              node.sourceline))
             elif local == "href" and not value.startswith(("#", "data:image/")):
                 problems.append(_svg_problem(src, "svg-href", f'refers to "{value}"', node.sourceline))
-            elif local == "style":
-                problems += _style_problems(src, value, node.sourceline, declarations=True)
+            elif local == "style" or "url(" in value.lower():  # style="…", fill="url(…)"
+                problems += _style_problems(src, value if local == "style" else f"x: {value}",
+                                            node.sourceline, declarations=True)
         if name == "style":
             problems += _style_problems(src, node.text or "", node.sourceline)
     return problems
@@ -119,7 +118,7 @@ def svg_problems(src: str, path: Path) -> list[ImageProblem]:
 def _style_problems(src: str, css: str, line: int | None, declarations: bool = False
                     ) -> list[ImageProblem]:
     return [_svg_problem(src, "svg-href", f'loads "{ref.url}" in its CSS', line)
-            for ref in references(css, declarations=declarations) if not ref.is_data]
+            for ref in references(css, declarations=declarations) if not ref.loads_nothing]
 
 
 def _svg_problem(src: str, code: str, what: str, line: int | None) -> ImageProblem:

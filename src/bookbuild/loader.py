@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from PIL import Image
 
 from .diagnostics import Report
+from .images import image_problems
 from .limits import MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES
 from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section
@@ -41,7 +43,8 @@ MIN_COVER_WIDTH = 1400  # below this, stores reject or blur the cover
 
 
 def load(book_dir: Path) -> Book:
-    book_dir = book_dir.absolute()
+    # Absolute and without '..': every containment check below compares against this.
+    book_dir = Path(os.path.normpath(book_dir.absolute()))
     manifest = read_manifest(book_dir)
     report = Report()
     sections = _sections(book_dir, manifest, report)
@@ -192,6 +195,11 @@ RESERVED_IDS = frozenset({"titlepage", "nav", "notes", "cover", "copyright", "ha
 
 def check_cover_image(path: Path, referrer: Path, report: Report, line: int | None) -> str | None:
     """Validate a manifest-supplied cover; return its media type, or None after reporting."""
+    broken = [p for p in image_problems(path.name, path) if p.code == "image-broken"]
+    for problem in broken:
+        report.error(referrer, problem.code, f"the cover {problem.message}", line=line, hint=problem.hint)
+    if broken:
+        return None
     try:
         with Image.open(path) as image:
             kind, (width, height) = image.format, image.size

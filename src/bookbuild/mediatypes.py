@@ -8,6 +8,8 @@ IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}
 # What Pillow calls each image format, for telling a file whose name lies about its content.
 PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+# What Pillow may call a file that is, for a reader, of a format above.
+PILLOW_ALIASES = {"MPO": "JPEG"}  # a camera's multi-picture JPEG
 FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
 STYLE_TYPES = {".css": "text/css"}
 MEDIA_TYPES = {**IMAGE_TYPES, **FONT_TYPES, **STYLE_TYPES}

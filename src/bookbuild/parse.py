@@ -264,7 +264,7 @@ def _check_tree(section: Section, root: html.HtmlElement, report: Report) -> Non
         report.error(section.path, refusal.code, refusal.message, line=line, col=col, hint=refusal.hint)
     for style in root.iter("style"):
         for ref in references(style.text or ""):
-            if ref.is_data:
+            if ref.loads_nothing:
                 continue
             code, message = (("html-remote-import", "<style> may not @import a remote stylesheet")
                              if ref.is_import and ref.is_remote else

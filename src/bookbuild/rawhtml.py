@@ -7,12 +7,14 @@ nh3's output (HTML, not the XHTML an EPUB needs)."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
 import nh3
 from lxml import html
 
+from . import urls
 from .stylesheets import references
 
 _HTML_TAGS = {
@@ -39,10 +41,9 @@ SVG_CASE = {name.lower(): name for name in (
     "gradientUnits", "gradientTransform", "patternUnits", "markerWidth", "markerHeight", "refX",
     "refY")}
 ALLOWED_TAGS = _HTML_TAGS | _SVG_TAGS | _MATHML_TAGS | {SVG_CASE.get(t, t) for t in _SVG_TAGS}
-MATHML_TAGS = frozenset(_MATHML_TAGS)
 
 _GLOBAL = {"id", "class", "title", "lang", "xml:lang", "dir", "role", "epub:type", "style", "hidden",
-           "xmlns", "xmlns:epub", "xmlns:xlink"}
+           "xmlns", "xmlns:epub", "xmlns:xlink", "xlink"}  # (xmlns:xlink is "xlink" to nh3)
 _SVG_ATTRIBUTES = {
     "viewbox", "width", "height", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "d",
     "points", "transform", "fill", "fill-opacity", "fill-rule", "stroke", "stroke-width",
@@ -72,8 +73,8 @@ ATTRIBUTES: dict[str, set[str]] = {
     **{tag: _MATHML_ATTRIBUTES for tag in _MATHML_TAGS},
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
-# Attributes that make a reader load something (a hyperlink's href only goes when followed).
-_LOADING = {"src", "srcset", "poster", "data", "background"}
+# SVG presentation attributes that take a url() (of a gradient, mask or marker).
+_SVG_URL_ATTRIBUTES = {"fill", "stroke", "mask", "clip-path", "marker-start", "marker-end", "filter"}
 
 _WHY = "remove it; a book's text is HTML without scripts or remote content"
 
@@ -86,19 +87,20 @@ class Refusal:
     hint: str = _WHY
 
 
-def refusals(fragment: str) -> list[Refusal]:
-    """What the allow-list would remove from a chapter's HTML, each thing once."""
+def refusals(fragment: str, *, images: bool = False) -> list[Refusal]:
+    """What the allow-list would remove from a chapter's HTML, each thing once. `images`: check
+    <img src> here too (a chapter's images have their own, more precise checks in parse.py)."""
     cleaned = nh3.clean(fragment, tags=ALLOWED_TAGS, clean_content_tags={"script"},
                         attributes=ATTRIBUTES, generic_attribute_prefixes={"aria-", "data-"},
-                        attribute_filter=_filter, url_schemes=URL_SCHEMES, link_rel=None,
-                        strip_comments=True)
+                        attribute_filter=functools.partial(_filter, images=images),
+                        url_schemes=URL_SCHEMES, link_rel=None, strip_comments=True)
     before, after = _inventory(fragment), _inventory(cleaned)
     found: dict[str, Refusal] = {}
     removed_tags = set(before.tags - after.tags)
     for tag in removed_tags:
         found.setdefault(f"<{tag}", _tag_refusal(tag))
     for tag, name, value in before.attributes - after.attributes:
-        if tag in removed_tags or (tag, name) == ("img", "src"):
+        if tag in removed_tags or ((tag, name) == ("img", "src") and not images):
             continue  # said with its element; an image's source has its own checks (parse.py)
         refusal = _attribute_refusal(tag, name, value)
         found.setdefault(refusal.code + refusal.needle, refusal)
@@ -144,22 +146,22 @@ def _inventory(fragment: str) -> _Inventory:
     return _Inventory(tags, attributes)
 
 
-def _filter(tag: str, name: str, value: str) -> str | None:
+def _filter(tag: str, name: str, value: str, *, images: bool) -> str | None:
     """The rules a list of names cannot say: what may load, and from where."""
     name = name.lower()
-    if name in _LOADING and tag != "img" and _remote(value):
-        return None  # (an <img> from the network has its own, more precise message: image-remote)
-    if name in ("href", "xlink:href") and tag != "a" and not value.startswith("#"):
-        return None  # inside an SVG: only a reference to the same document
-    if name == "style" and any(not ref.is_data for ref in references(value, declarations=True)):
+    if images and (tag, name) == ("img", "src") and urls.is_remote(value):
         return None
+    if name in ("href", "xlink:href") and tag != "a" and not urls.is_fragment(value):
+        return None  # inside an SVG: only a reference to the same document
+    if name == "style" and not _loads_nothing(value):
+        return None
+    if name in _SVG_URL_ATTRIBUTES and not _loads_nothing(f"x: {value}"):
+        return None  # fill="url(…)": only a gradient or pattern of the same drawing
     return value
 
 
-def _remote(value: str) -> bool:
-    lowered = value.strip().lower()
-    return lowered.startswith("//") or "://" in lowered.split("/", 1)[0] + "/" or \
-        lowered.startswith(("http:", "https:", "ftp:"))
+def _loads_nothing(declarations: str) -> bool:
+    return all(ref.loads_nothing for ref in references(declarations, declarations=True))
 
 
 _TAG_CODES = {"script": "html-script", "iframe": "html-iframe", "frame": "html-iframe",
@@ -182,8 +184,11 @@ def _attribute_refusal(tag: str, name: str, value: str) -> Refusal:
                        name)
     if value.strip().lower().startswith(("javascript:", "vbscript:")):
         return Refusal("html-javascript", "javascript: URLs are not allowed", value.strip()[:10])
-    if name in _LOADING and _remote(value):
+    if (tag, name) == ("img", "src"):
         return Refusal("html-remote", "raw HTML may not load anything from the network", value.strip())
+    if name in _SVG_URL_ATTRIBUTES:
+        return Refusal("html-svg-href", f"<{tag} {name}> may refer only to this drawing (url(#id))",
+                       value, hint="keep gradients, masks and markers inside the drawing")
     if name == "style":
         return Refusal("html-remote", "a style attribute may not load anything (url()): put it in "
                        "the book's stylesheet", "url(")

@@ -21,7 +21,6 @@ from typing import Any
 
 import jinja2
 import markupsafe
-import tinycss2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
@@ -43,10 +42,13 @@ from .model import (
     TocEntry,
 )
 from .parse import EPUB_NS, image_media_type, inner_xhtml
-from .rawhtml import MATHML_NS, SVG_NS
+from .rawhtml import MATHML_NS, SVG_NS, refusals
 from .resources import TEMPLATES_DIR, FontSet, styles_dir
+from .stylesheets import content_strings
+from .xmlread import parser as xml_parser
 
 TEXT_DIR = "text"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
 NAV_FILE = f"{TEXT_DIR}/nav.xhtml"
 NOTES_FILE = f"{TEXT_DIR}/notes.xhtml"
 TITLEPAGE_FILE = f"{TEXT_DIR}/titlepage.xhtml"
@@ -268,7 +270,7 @@ class CoverImage:
     @property
     def file_name(self) -> str:
         # Beside the package document, not in images/: a book's own images/cover.jpg stays its own.
-        return "cover-image." + ("png" if self.media_type == "image/png" else "jpg")
+        return "cover-image." + ("png" if self.media_type == "image/png" else "jpg")  # (reserved below)
 
 
 def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = None) -> str:
@@ -309,8 +311,9 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage
         content = render_template(env, template, page_title=title, body_class=None,
                                   stylesheets=sheets, **base, **extra)
         content = _resolve_links(content, file_name, files)
+        root = _checked_output(content, template, ms.book)
         return EpubDocument(file_name, doc_id, title, content.encode("utf-8"),
-                            properties=_content_properties(content))
+                            properties=_content_properties(root))
 
     documents = [
         document("epub/cover.xhtml.j2", COVER_FILE, "cover", "Cover",
@@ -481,19 +484,32 @@ def _id_files(ms: Manuscript, pieces: dict[str, list[DocumentPiece]],
     return files
 
 
-def _css_content(css: str) -> str:
-    """The text of the content: strings in a stylesheet (escapes such as \\2767 decoded)."""
-    strings = []
-    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
-        for declaration in tinycss2.parse_blocks_contents(getattr(rule, "content", None) or []):
-            if getattr(declaration, "lower_name", "") == "content":
-                strings += [t.value for t in declaration.value if t.type == "string"]
-    return "".join(strings)
+def _checked_output(xhtml: str, template: str, book: Book) -> etree._Element:
+    """A rendered document, parsed as the XML it must be. When the book has templates of its
+    own, what they write into the body meets the same allow-list as raw HTML in the Markdown:
+    a template may not ship a script or a remote load the text could not."""
+    override = book.templates_dir / template if book.templates_dir else None
+    shown = override if override is not None and override.is_file() else \
+        book.templates_dir or book.manifest_path  # (an included or extended template of the book's)
+    try:
+        root = etree.fromstring(xhtml.encode("utf-8"), xml_parser())
+    except etree.XMLSyntaxError as error:
+        raise book_error(shown, "template-xhtml", f"the template writes XHTML that is not well-formed: "
+                         f"{error.msg}", hint="write XHTML: close every tag, and write characters, "
+                         "not HTML-only entities such as &nbsp;") from None
+    if book.templates_dir is not None:
+        body = root.find(f"{{{XHTML_NS}}}body")
+        fragment = "".join(etree.tostring(child, encoding="unicode") for child in body) \
+            if body is not None else ""
+        found = refusals(fragment, images=True)
+        if found:
+            raise book_error(shown, found[0].code, f"the template writes what a book may not carry: "
+                             f"{found[0].message}", hint=found[0].hint)
+    return root
 
 
-def _content_properties(xhtml: str) -> tuple[str, ...]:
+def _content_properties(root: etree._Element) -> tuple[str, ...]:
     """The package properties EPUB requires of a document with inline SVG or MathML."""
-    root = etree.fromstring(xhtml.encode("utf-8"))
     found = {etree.QName(el).namespace for el in root.iter() if isinstance(el.tag, str)}
     return tuple(name for name, ns in (("mathml", MATHML_NS), ("svg", SVG_NS)) if ns in found)
 
@@ -581,7 +597,10 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
     if fonts.found and ms.book.epub.embed_fonts:
         # The stylesheet's own characters too: the ornament its ::after draws is in no document.
         epub_css = (styles_dir() / "epub.css").read_text(encoding="utf-8")
-        shown = "".join(d.content.decode("utf-8") for d in documents) + epub_css + _css_content(epub_css)
+        sheets = [epub_css] + [p.read_text(encoding="utf-8", errors="replace")
+                               for p in _book_style_files(ms.book) if p.suffix.lower() == ".css"]
+        shown = "".join(d.content.decode("utf-8") for d in documents) \
+            + "".join(sheet + content_strings(sheet) for sheet in sheets)
         text = "".join(sorted(set(shown)))
         urls = []
         for face in fonts.faces:
@@ -597,7 +616,7 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
     resources.append(EpubResource(CSS_FILE, "css", "text/css", "\n".join(css_parts).encode("utf-8")))
     # The book's own stylesheets, and what they import and load, keep their places in the book
     # folder, so every relative url() in them still points at its file.
-    ours = {resource.file_name for resource in resources}
+    ours = {resource.file_name for resource in resources} | {"cover-image.jpg", "cover-image.png"}
     for i, path in enumerate(_book_style_files(ms.book), start=1):
         name = _book_path(ms.book, path)
         if name in ours:

@@ -25,7 +25,7 @@ import jinja2
 from .diagnostics import BookError, Diagnostic, display_path
 from .model import Manuscript
 from .pipeline import epub_cover, iso, prepare
-from .render import CoverImage, environment, render_cover_html, render_epub, render_template
+from .render import CSS_FILE, CoverImage, environment, render_cover_html, render_epub, render_template
 from .resources import TEMPLATES_DIR, FontSet, book_fonts
 from .writers.pdf import allowed_roots
 
@@ -186,8 +186,10 @@ def make_handler(preview: Preview, stopping: threading.Event,
             if path == COVER_IMAGE:
                 cover = preview.cover()
                 return (cover.content, cover.media_type) if cover else (None, "")
-            if path.endswith(".css") and path in preview.pages:
+            if path == CSS_FILE:  # ours: the typeface from this machine first
                 return preview.fonts_css() + preview.pages[path], "text/css"
+            if path.endswith(".css") and path in preview.pages:  # the book's: as it is (@import first)
+                return preview.pages[path], "text/css"
             if path in preview.pages:
                 return preview.page(path), "application/xhtml+xml"
             # Anything else the pages refer to (images) comes from the book folder, never outside.

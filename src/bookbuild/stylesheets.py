@@ -17,9 +17,10 @@ import tinycss2
 from tinycss2 import ast
 from weasyprint.urls import URLFetcherResponse
 
+from . import urls
 from .diagnostics import Report
 from .limits import MAX_STYLESHEET_BYTES
-from .mediatypes import media_type, name_has_spaces
+from .mediatypes import IMAGE_TYPES, media_type, name_has_spaces
 from .weasylog import captured
 
 _AT = re.compile(r"at (\d+):(\d+)")
@@ -36,18 +37,17 @@ class CssReference:
 
     @property
     def is_remote(self) -> bool:
-        parts = urlsplit(self.url)
-        # (a one-letter "scheme" is a Windows drive: a path, said as outside the book)
-        return (len(parts.scheme) > 1 and parts.scheme.lower() not in ("data", "file")) \
-            or self.url.startswith("//")
+        return urls.is_remote(self.url)
 
     @property
     def is_data(self) -> bool:
-        return self.url.lower().startswith("data:")
+        return urls.is_data(self.url)
 
     @property
-    def is_local_path(self) -> bool:
-        return not (self.is_remote or self.is_data or self.url.startswith("#") or not self.url)
+    def loads_nothing(self) -> bool:
+        """A place in the same document, or embedded pictures or fonts (never an @import)."""
+        return not self.url or urls.is_fragment(self.url) or \
+            (urls.is_safe_data(self.url) and not self.is_import)
 
 
 def references(css: str, *, declarations: bool = False) -> list[CssReference]:
@@ -87,6 +87,16 @@ def _url_of(token: object) -> str | None:
     return None
 
 
+def content_strings(css: str) -> str:
+    """The text of the content: strings in a stylesheet (escapes such as \\2767 decoded)."""
+    strings = []
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        for declaration in tinycss2.parse_blocks_contents(getattr(rule, "content", None) or []):
+            if getattr(declaration, "lower_name", "") == "content":
+                strings += [t.value for t in declaration.value if t.type == "string"]
+    return "".join(strings)
+
+
 def local_path(url: str) -> str:
     """The file part of a relative URL: fonts/My%20Font.ttf#x -> fonts/My Font.ttf."""
     return unquote(urlsplit(url).path)
@@ -109,7 +119,13 @@ def check_stylesheet(path: Path, book_root: Path, report: Report,
     used: list[Path] = []
     for ref in references(text):
         where = {"line": ref.line, "col": ref.col}
-        if ref.is_data or not ref.url or ref.url.startswith("#"):
+        if ref.loads_nothing:
+            continue
+        if ref.is_data:
+            report.error(path, "css-data", "the stylesheet embeds data that is not a picture or a font"
+                         + (" in an @import" if ref.is_import else ""),
+                         hint="embed only PNG, JPEG, GIF, WebP or fonts; put CSS in a file of the book",
+                         **where)
             continue
         if ref.is_remote:
             report.error(path, "css-remote", f'the stylesheet loads "{ref.url}" from the network',
@@ -135,9 +151,19 @@ def check_stylesheet(path: Path, book_root: Path, report: Report,
             used += check_stylesheet(target, book_root, report, seen)
         else:
             used.append(target)
+            _check_image(path, target, ref, report)
     for line, col, message in _weasyprint_warnings(text, path):
         report.warning(path, "css", message, line=line, col=col)
     return used
+
+
+def _check_image(path: Path, target: Path, ref: CssReference, report: Report) -> None:
+    """An image the CSS uses goes into the EPUB like any other: the same rules (images.py)."""
+    from .images import image_problems  # (images.py reads SVG's CSS with this module)
+
+    if target.suffix.lower() in IMAGE_TYPES:
+        for problem in image_problems(ref.url, target):
+            report.error(path, problem.code, problem.message, line=ref.line, col=ref.col, hint=problem.hint)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -55,20 +55,25 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
            parent: int) -> None:
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
-    _die_with_parent(parent)
+    outcome: tuple[str, Any]
     try:
-        connection.send(("ok", function(*args)))
-    except BookError as error:
-        connection.send(("book", error.diagnostics))
-    except KeyboardInterrupt:
-        connection.send(("interrupted", None))
-    except BaseException as error:  # reported to the parent, which decides the exit code
-        connection.send(("internal", (type(error).__name__, str(error), traceback.format_exc())))
+        try:
+            _die_with_parent(parent)
+            outcome = ("ok", function(*args))
+        except BookError as error:
+            outcome = ("book", error.diagnostics)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # reported to the parent, which decides the exit code
+            outcome = ("internal", (type(error).__name__, str(error), traceback.format_exc()))
+    except KeyboardInterrupt:  # _interrupt_once raises at most once, wherever it lands above
+        outcome = ("interrupted", None)
+    # The work is over: a Ctrl-C or the parent's cancel arriving now (the child may be sending,
+    # or exiting already) must not interrupt the send or multiprocessing's exit path.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        connection.send(outcome)
     finally:
-        # The work is over: a Ctrl-C or the parent's cancel arriving now (the child may be
-        # exiting already) must not interrupt multiprocessing's exit path with a traceback.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         connection.close()
 
 

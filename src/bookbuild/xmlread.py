@@ -22,7 +22,14 @@ def parse_xml(data: bytes) -> etree._Element:
     """The document's root; UnsafeXml for declared entities, XMLSyntaxError for bad XML."""
     if b"<!ENTITY" in data:  # refused unread, before any parser sees it
         raise UnsafeXml("the XML declares entities")
-    return etree.fromstring(data, parser())
+    root = etree.fromstring(data, parser())
+    info = root.getroottree().docinfo
+    # (another encoding hides the bytes above from the search: the parsed document still tells)
+    if info.internalDTD is not None and any(True for _ in info.internalDTD.iterentities()):
+        raise UnsafeXml("the XML declares entities")
+    if info.system_url:
+        raise UnsafeXml(f'the XML refers to a DTD elsewhere ("{info.system_url}")')
+    return root
 
 
 def read_member(archive: zipfile.ZipFile, name: str) -> bytes:
