@@ -181,3 +181,46 @@ def test_nesting_too_deep_is_a_diagnostic_and_keeps_the_outputs(tmp_path: Path, 
                              "elements are nested more than 60 levels deep (no book nests that deep: "
                              "close the quotes, lists or <div>s sooner)\n")
     assert tree_hashes(filled_out) == before
+
+
+def test_a_manifest_linked_from_outside_is_refused(tmp_path: Path) -> None:
+    book = copy_good(tmp_path)
+    outside = tmp_path / "elsewhere.toml"
+    (book / "book.toml").rename(outside)
+    os.symlink(outside, book / "book.toml")
+    result = run_case(book, tmp_path / "out")
+    assert result.returncode == 2
+    # (a link is shown with its full path: relative to here it would name the file it points to)
+    assert result.stderr == (f"{book}/book.toml: error[path-outside]: book.toml is a link that points "
+                             "outside the book folder (keep every file of the book inside its folder)\n")
+
+
+def test_a_templates_folder_linked_from_outside_is_refused(tmp_path: Path) -> None:
+    book = copy_good(tmp_path)
+    (tmp_path / "their-templates" / "epub").mkdir(parents=True)
+    (tmp_path / "their-templates" / "epub" / "section.xhtml.j2").write_text("SECRET-TEMPLATE")
+    os.symlink(tmp_path / "their-templates", book / "templates")
+    result = run_case(book, tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{book}/templates: error[template-outside]: the templates folder "
+                                    "is a link")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("out", ["d" * 300, "/proc/no-such/place"])
+def test_an_output_folder_the_system_refuses_is_bad_input(tmp_path: Path, out: str) -> None:
+    result = run_case(copy_good(tmp_path), Path(out))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "error[file-system]" in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_an_unchanged_build_removes_what_a_killed_build_left(tmp_path: Path) -> None:
+    book = copy_good(tmp_path)
+    out = tmp_path / "out"
+    assert run_case(book, out).returncode == 0
+    stale = out / ".bookbuild-x1y2z3-case.epub.part"  # as kill -9 leaves it
+    stale.write_bytes(b"half an EPUB")
+    result = run_case(book, out)
+    assert result.returncode == 0 and "unchanged" in result.stdout
+    assert not stale.exists()

@@ -75,6 +75,11 @@ def test_an_svg_that_runs_or_loads_something_is_refused(tmp_path: Path, inside: 
     assert code in codes(tmp_path, "d.svg", SVG.format(inside).encode())
 
 
+def test_an_svg_stylesheet_instruction_before_the_drawing_is_refused(tmp_path: Path) -> None:
+    drawing = '<?xml version="1.0"?>\n<?xml-stylesheet href="file:///etc/x.css"?>\n' + SVG.format("")
+    assert codes(tmp_path, "d.svg", drawing.encode()) == ["svg-href"]
+
+
 def test_an_svg_drawing_with_its_own_references_passes(tmp_path: Path) -> None:
     drawing = SVG.format('<defs><circle id="c" r="2"/></defs><use href="#c" x="3" y="3"/>'
                          '<image href="data:image/png;base64,iVBORw0KGgo=" width="1" height="1"/>')

@@ -139,6 +139,13 @@ def test_an_import_cycle_ends(tmp_path: Path) -> None:
     assert report.items == []
 
 
+def test_a_stylesheet_nested_beyond_reason_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    book = make_book(tmp_path, "p { color: " + "(" * 20000 + " }")
+    report = Report()
+    assert check_stylesheet(book / "book.css", book, report) == []
+    assert [d.code for d in report.errors] == ["css-nesting"]
+
+
 def test_a_huge_stylesheet_is_refused_before_it_is_read(tmp_path: Path) -> None:
     book = make_book(tmp_path, "")
     with (book / "book.css").open("wb") as handle:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import signal
@@ -18,6 +19,10 @@ from .diagnostics import BookError, Diagnostic
 from .manifest import PDF_VARIANTS, PRINT_TARGETS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+# What the file system refuses for a name or a place the user gave (--out, a path in the book):
+# their input to change, not a bug of ours.
+FILE_SYSTEM_REFUSALS = {errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR,
+                        errno.ENOSPC, errno.EDQUOT, errno.ENOENT}
 # 128 + SIGINT, SIGPIPE, SIGTERM, as shells report them
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 
@@ -163,13 +168,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bookbuild: interrupted; earlier outputs are left as they were", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as error:
+        if error.errno not in FILE_SYSTEM_REFUSALS:
+            return _internal_error(error, args.debug)
+        where = error.filename or "bookbuild"
+        print(f"{where}: error[file-system]: {error.strerror} (choose another name or folder)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception as error:  # a bug in bookbuild, not in the book
-        if args.debug:
-            traceback.print_exc()
-            print(getattr(error, "child_traceback", ""), file=sys.stderr, end="")
-        print(f"bookbuild: internal error: {type(error).__name__}: {error}"
-              + ("" if args.debug else " (run with --debug for details)"), file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal_error(error, args.debug)
+
+
+def _internal_error(error: BaseException, debug: bool) -> int:
+    """A bug in bookbuild, not in the book: one line, the traceback only with --debug."""
+    if debug:
+        traceback.print_exc()
+        print(getattr(error, "child_traceback", ""), file=sys.stderr, end="")
+    print(f"bookbuild: internal error: {type(error).__name__}: {error}"
+          + ("" if debug else " (run with --debug for details)"), file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
@@ -195,6 +212,7 @@ class StatusLine:
 
 def run_build(args: argparse.Namespace) -> int:
     from .cache import fresh_outputs, input_key
+    from .writers.atomic import remove_stale_parts
 
     book_dir, out_dir = Path(args.book_dir), Path(args.out)
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
@@ -205,6 +223,8 @@ def run_build(args: argparse.Namespace) -> int:
         key = input_key(book_dir, out_dir, {"formats": formats, "strict": args.strict, **overrides})
         unchanged = fresh_outputs(key, out_dir)
         if unchanged is not None:
+            for path in unchanged:
+                remove_stale_parts(path)
             if not args.quiet:
                 for path in unchanged:
                     print(f"{path}  {_human_size(path.stat().st_size)}  unchanged")

@@ -92,7 +92,8 @@ def svg_problems(src: str, path: Path) -> list[ImageProblem]:
     root = tree.getroot()
     if etree.QName(root).localname != "svg":
         return [ImageProblem("image-format", f'"{src}" is not an SVG drawing', "use an SVG, JPEG or PNG")]
-    for node in tree.iter():
+    # Processing instructions before the root (<?xml-stylesheet …?>) are not in tree.iter().
+    for node in [*root.itersiblings(preceding=True), *tree.iter(), *root.itersiblings()]:
         if isinstance(node, etree._ProcessingInstruction) and node.target == "xml-stylesheet":
             problems.append(_svg_problem(src, "svg-href", "loads a stylesheet", node.sourceline))
         if not isinstance(node.tag, str):

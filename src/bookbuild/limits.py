@@ -15,3 +15,5 @@ MAX_ARCHIVE_ENTRIES = 10_000
 # Nesting of the parsed HTML (block quotes, lists, divs): deeper cannot be a real book, and
 # recursive readers downstream (lxml serialisation, WeasyPrint's layout) would exhaust the stack.
 MAX_NESTING = 60
+# A PDF given to `preflight`: a 1,000-page book with 300 ppi images is far below.
+MAX_PDF_BYTES = 2 * 1024 * 1024 * 1024

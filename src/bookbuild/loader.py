@@ -64,6 +64,9 @@ def load(book_dir: Path) -> Book:
     # Problems with files do not stop here: parsing the sections that did load finds the rest,
     # and parse_book reports them all together.
     templates = book_dir / "templates"
+    if templates.is_dir() and not templates.resolve().is_relative_to(book_dir.resolve()):
+        report.error(templates, "template-outside", "the templates folder is a link that points outside "
+                     "the book folder", hint="keep the book's templates inside its folder")
     return Book(
         root=book_dir,
         manifest_path=manifest.path,
@@ -73,7 +76,8 @@ def load(book_dir: Path) -> Book:
         sections=sections,
         stylesheets=stylesheets,
         style_files=tuple(style_files),
-        templates_dir=templates if templates.is_dir() else None,
+        templates_dir=templates if templates.is_dir() and templates.resolve().is_relative_to(
+            book_dir.resolve()) else None,
         cover_image=cover if cover_type else None,
         cover_media_type=cover_type,
         problems=tuple(report.items),

@@ -387,6 +387,9 @@ def read_manifest(book_dir: Path) -> Manifest:
     if not path.is_file():
         raise book_error(path, "no-manifest", "the book folder has no book.toml",
                          hint="every book needs a manifest; see README.md, 'The manifest'")
+    if not path.resolve().is_relative_to(book_dir.resolve()):
+        raise book_error(path, "path-outside", "book.toml is a link that points outside the book folder",
+                         hint="keep every file of the book inside its folder")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

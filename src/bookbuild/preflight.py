@@ -6,6 +6,7 @@ resolution), plus the build state beside it to name images by their source files
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from pypdf.errors import PdfReadError
 
 from . import printspec
 from .diagnostics import Diagnostic, Report, book_error, display_path
+from .limits import MAX_PDF_BYTES
 from .proof import ProofResult, proof
 from .state import BuildState
 
@@ -37,6 +39,9 @@ class PreflightResult:
     @property
     def passed(self) -> bool:
         return not self.findings
+
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file is said once, as a finding
 
 
 def preflight(pdf_path: Path, target: str | None = None) -> PreflightResult:
@@ -226,6 +231,10 @@ def _check_fonts(path: Path, report: Report) -> None:
 
 
 def _check_cover(cover: Path, pages: int, trim_in: tuple[float, float], report: Report) -> None:
+    if not cover.is_file() or cover.stat().st_size > MAX_PDF_BYTES:  # a device or a link to one
+        report.error(cover, "cover", "the cover is not a PDF file of a sensible size",
+                     hint="build it again with 'bookbuild build'")
+        return
     try:
         reader = PdfReader(cover)
         reader.pages[0]

@@ -117,7 +117,14 @@ def check_stylesheet(path: Path, book_root: Path, report: Report,
         return []
     text = path.read_text(encoding="utf-8", errors="replace")
     used: list[Path] = []
-    for ref in references(text):
+    try:
+        found = references(text)
+        warnings = _weasyprint_warnings(text, path)
+    except RecursionError:  # blocks nested thousands deep: tinycss2 and WeasyPrint recurse
+        report.error(path, "css-nesting", "the stylesheet nests blocks or brackets too deeply to be read",
+                     hint="no stylesheet needs that; look for unclosed ( [ or {")
+        return []
+    for ref in found:
         where = {"line": ref.line, "col": ref.col}
         if ref.loads_nothing:
             continue
@@ -152,7 +159,7 @@ def check_stylesheet(path: Path, book_root: Path, report: Report,
         else:
             used.append(target)
             _check_image(path, target, ref, report)
-    for line, col, message in _weasyprint_warnings(text, path):
+    for line, col, message in warnings:
         report.warning(path, "css", message, line=line, col=col)
     return used
 

@@ -30,6 +30,13 @@ def atomic_output(target: Path) -> Iterator[BinaryIO]:
         raise
 
 
+def remove_stale_parts(target: Path) -> None:
+    """A build killed outright (kill -9, a power cut) left its temporary file: gone now. Only
+    this output's, so a build of another book into the same folder keeps its own."""
+    for stale in target.parent.glob(f"{TEMP_PREFIX}*-{target.name}.part"):
+        stale.unlink(missing_ok=True)
+
+
 def write_atomically(target: Path, data: bytes) -> None:
     with atomic_output(target) as handle:
         handle.write(data)
@@ -47,9 +54,7 @@ class Staging:
 
     def path_for(self, target: Path) -> Path:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        # A build killed outright (kill -9, a power cut) left its temporary file: gone now.
-        for stale in self.out_dir.glob(f"{TEMP_PREFIX}*-{target.name}.part"):
-            stale.unlink(missing_ok=True)
+        remove_stale_parts(target)
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{target.name}.part", dir=self.out_dir)
         os.close(fd)
         temp = Path(name)
