@@ -289,3 +289,23 @@ def test_preflight_of_a_pdf_with_a_damaged_page_tree_is_a_diagnostic(tmp_path: P
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"{damaged}: error[") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_spine_text_keeps_kdps_clearance_from_each_fold(long_book: Built) -> None:
+    cover = long_book.pdf.with_name(long_book.pdf.stem + "-cover.pdf")
+    pages = len(PdfReader(long_book.pdf).pages)
+    spine = printspec.spine_width(pages, "white")
+    fold_left = 6 * 72  # PDF units from the trim's left edge (the bleed lies outside it)
+    fold_right = fold_left + spine * 72
+    document = pypdfium2.PdfDocument(str(cover))
+    text = document[0].get_textpage()
+    boxes = [text.get_charbox(i) for i in range(text.count_chars())]
+    chars = text.get_text_range()
+    document.close()
+    on_spine = [(c, b) for c, b in zip(chars, boxes, strict=False)
+                if b[0] >= fold_left - 1 and b[2] <= fold_right + 1 and not c.isspace()]
+    spine_text = "".join(c for c, _ in on_spine)
+    assert "Generated" in spine_text and "Generator" in spine_text  # the title and the author
+    clearance = printspec.SPINE_TEXT_CLEARANCE_IN * 72
+    assert all(b[0] >= fold_left + clearance - 0.5 and b[2] <= fold_right - clearance + 0.5
+               for _, b in on_spine)

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import html
 from PIL import Image
 
+from .coverfit import TITLE_MIN_PT, fit_title
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .glyphs import code_points, package_for, undrawable
 from .loader import load
@@ -22,7 +23,7 @@ from .manifest import LAST_YEAR
 from .model import Book, Manuscript, PrintDocument
 from .parse import parse_book
 from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
-from .render import CoverImage, render_cover_html, render_epub, render_print
+from .render import COVER_PAGE_INCHES, CoverImage, render_cover_html, render_epub, render_print
 from .resources import book_fonts, styles_dir
 from .state import BuildState
 from .workers import Job
@@ -92,6 +93,12 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
                                "on this machine: it would be imitated from another face",
                                hint="install the face, or avoid that emphasis")
     _check_glyphs(manuscript, report)
+    # The narrower of the two fronts: the EPUB's cover image and the print wrap's front panel.
+    panel = min(COVER_PAGE_INCHES[0], manuscript.book.pdf.width_pt / 72)
+    if not fit_title(manuscript.meta.title, panel).fits:
+        report.warning(manuscript.book.manifest_path, "cover-title", "the title has a word too long for "
+                       f"the cover even at {TITLE_MIN_PT:.0f} pt: it is hyphenated there",
+                       line=None, hint="shorten the title, or supply a cover image ([epub] cover)")
     if strict and report.warnings:
         raise BookError([_as_error(d) for d in report.warnings])
     return manuscript, report.warnings

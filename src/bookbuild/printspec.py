@@ -42,6 +42,7 @@ MIN_IMAGE_PPI = 300
 # Paper thickness per page, for the spine.
 PAPER_INCHES_PER_PAGE = {"white": 0.002252, "cream": 0.0025}
 MIN_PAGES_FOR_SPINE_TEXT = 79
+SPINE_TEXT_CLEARANCE_IN = 0.0625  # KDP: spine text this far at least from each fold
 
 # What bookbuild adds to each floor: a trade book's margins, not the legal minimum.
 GUTTER_COMFORT = 0.25

@@ -25,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
 from . import __version__, printspec
+from .coverfit import fit_spine, fit_title
 from .diagnostics import book_error, display_path
 from .fonts import subset_font
 from .mediatypes import media_type
@@ -290,10 +291,25 @@ def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = Non
                     f"bleed: {printspec.STANDARD_BLEED}in; marks: none; }}\n")
         variables = f":root {{ --trim-width: {trim_w:.4f}in; --spine-width: {spine:.4f}in; }}"
         layout, keywords = "wrap", f"bookbuild-cover, paper={pdf.paper}, pages={pages}"
+    panel = COVER_PAGE_INCHES[0] if pages is None else pdf.width_pt / 72
+    spine_size = None
+    if pages is not None and pages >= printspec.MIN_PAGES_FOR_SPINE_TEXT:
+        spine_size = fit_spine(spine_text(ms.meta), printspec.spine_width(pages, pdf.paper),
+                               pdf.height_pt / 72)
     return render_template(env, "cover.html.j2", meta=ms.meta, timestamp=timestamp, layout=layout,
                            page_css=page_css + variables, keywords=keywords,
                            stylesheet=(styles_dir() / "cover.css").as_uri(),
-                           spine_text=pages is not None and pages >= printspec.MIN_PAGES_FOR_SPINE_TEXT)
+                           title=fit_title(ms.meta.title, panel), spine_size=spine_size,
+                           spine_author=spine_author(ms.meta))
+
+
+def spine_author(meta: Metadata) -> str:
+    return next((person.name for person in meta.contributors if person.role == "aut"), "")
+
+
+def spine_text(meta: Metadata) -> str:
+    """What the spine shows: the title and the author, as cover.html.j2 writes them."""
+    return f"{meta.title}  ·  {spine_author(meta)}" if spine_author(meta) else meta.title
 
 
 def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage) -> EpubPackage:
