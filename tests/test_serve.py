@@ -4,6 +4,7 @@ text appear in that same page, never reloading or navigating from the test."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import signal
 import socket
@@ -178,3 +179,34 @@ def test_on_a_phone_the_text_takes_the_width_and_the_contents_follow(server) -> 
     assert paragraph is not None and contents is not None
     assert paragraph["width"] > 300  # not one word a line beside a fixed sidebar
     assert contents["y"] > paragraph["y"]  # the contents come after the text
+
+
+def test_a_link_out_of_the_book_is_not_watched(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    outside = tmp_path / "outside"
+    (outside / "locked").mkdir(parents=True)
+    (outside / "notes.md").write_text("not the book's\n")
+    os.symlink(outside, book / "images" / "elsewhere")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "serve", str(book), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/text/one.xhtml", timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        (outside / "notes.md").write_text("changed outside the book\n")
+        time.sleep(1.5)
+        (book / "one.md").write_text((book / "one.md").read_text() + "\nA new line.\n")
+        time.sleep(2)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=15)
+    assert "Traceback" not in output
+    rebuilds = [line for line in output.splitlines() if line.startswith("built in") and "(" in line]
+    assert len(rebuilds) == 1 and "one.md" in rebuilds[0], output  # the book's change only

@@ -254,10 +254,20 @@ def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> N
     say(f"serving {preview.title} at {address}  (Ctrl-C to stop)")
 
     def watch() -> None:
-        for changes in watchfiles.watch(book_dir, stop_event=stopping, debounce=150, step=50,
-                                        watch_filter=_book_files, raise_interrupt=False):
-            names = sorted({display_path(Path(path)) for _, path in changes})
-            preview.rebuild(", ".join(names))
+        # A link in the book to a folder outside it (even to /) is followed by the watcher:
+        # folders it may not read are skipped, and changes outside the book rebuild nothing.
+        def in_book(change: object, path: str) -> bool:
+            return _book_files(change, path) and Path(path).resolve().is_relative_to(book_dir)
+
+        try:
+            for changes in watchfiles.watch(book_dir, stop_event=stopping, debounce=150, step=50,
+                                            watch_filter=in_book, raise_interrupt=False,
+                                            ignore_permission_denied=True):
+                names = sorted({display_path(Path(path)) for _, path in changes})
+                preview.rebuild(", ".join(names))
+        except Exception as error:  # the preview goes on serving; say once why it stopped updating
+            say(f"bookbuild: the file watcher stopped ({type(error).__name__}: {error}); "
+                "restart serve to see new changes")
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
