@@ -275,3 +275,14 @@ def test_diff_reads_no_entry_beyond_its_limit(tmp_path: Path, features_epub: Pat
     result = run_bookbuild("diff", hostile, features_epub)
     assert result.returncode == 2
     assert "is larger than 50 MB" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_diff_of_a_pipe_is_refused_without_waiting(tmp_path: Path, features_epub: Path) -> None:
+    import os
+
+    pipe = tmp_path / "pipe.epub"
+    os.mkfifo(pipe)
+    result = run_bookbuild("diff", pipe, features_epub)
+    assert result.returncode == 2
+    assert result.stderr == (f"{pipe}: error[diff-input]: not a regular file (give two EPUB files or two "
+                             "book folders)\n")

@@ -102,6 +102,13 @@ def test_same_file_twice(tmp_path: Path) -> None:
     ]
 
 
+def test_an_empty_file_name(tmp_path: Path) -> None:
+    assert messages(tmp_path, GOOD.replace('file = "one.md"', 'file = "  "')) == [
+        'BOOK/book.toml:7: error[manifest]: the file name is empty (name the Markdown file, e.g. '
+        'file = "chapter-1.md")'
+    ]
+
+
 def test_date_trim_and_isbn_are_checked(tmp_path: Path) -> None:
     text = GOOD.replace('date = "2024-05-01"', 'date = "May 2024"\nisbn_print = "978-0-306-40615-6"')
     text += '\n[pdf]\ntrim = "6x10"\n'

@@ -164,8 +164,11 @@ def read_folder(path: Path) -> EditionText:
 def read(path: Path) -> EditionText:
     if path.is_dir():
         return read_folder(path)
-    if not path.is_file():
+    if not path.exists():
         raise book_error(path, "diff-input", "no such file or folder")
+    if not path.is_file():  # a pipe or a device: reading it could wait for ever
+        raise book_error(path, "diff-input", "not a regular file",
+                         hint="give two EPUB files or two book folders")
     return read_epub(path)
 
 

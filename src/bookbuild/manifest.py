@@ -462,6 +462,10 @@ def _contents(v: _Validator, entries: Any) -> tuple[ContentEntry, ...]:
             continue
         line = v.keys.line(f"contents[{i}].file")
         name = entry["file"]
+        if not name.strip():
+            v.error(f"contents[{i}].file", "the file name is empty",
+                    hint='name the Markdown file, e.g. file = "chapter-1.md"')
+            continue
         if name in seen:
             v.error(f"contents[{i}].file", f'"{name}" is listed twice in the contents',
                     hint=f"it is already entry {seen[name] + 1}")
