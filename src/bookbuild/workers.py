@@ -31,11 +31,18 @@ class ChildFailure(RuntimeError):
         self.child_traceback = child_traceback
 
 
+_interrupted = False
+
+
 def _interrupt_once(_signum: int, _frame: object) -> None:
     # Ctrl-C reaches the child twice (from the terminal, then from the parent's cancel):
-    # the first interrupts the work, the rest must not interrupt the clean-up.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # the first interrupts the work, the rest must not interrupt the clean-up. The handler
+    # stays installed and does nothing more: switching to SIG_IGN here would race with a
+    # signal already on its way ("Signal 15 ignored due to race condition", printed).
+    global _interrupted
+    if _interrupted:
+        return
+    _interrupted = True
     raise KeyboardInterrupt
 
 
