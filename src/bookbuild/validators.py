@@ -88,9 +88,14 @@ def run_ace(epub: Path, shown_as: str) -> ToolResult:
         return result
     with tempfile.TemporaryDirectory() as scratch:
         env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": str(browser)}
-        run = subprocess.run([str(ace), "-f", "-s", "-o", scratch, str(epub)], capture_output=True,
-                             text=True, env=env, check=False, timeout=900)
         report_path = Path(scratch) / "report.json"
+        # Twice at most: a cold Chromium on a loaded machine can fail to start and write no
+        # report at all; a report, with or without findings, is never asked for again.
+        for _attempt in range(2):
+            run = subprocess.run([str(ace), "-f", "-s", "-o", scratch, str(epub)], capture_output=True,
+                                 text=True, env=env, check=False, timeout=900)
+            if report_path.exists():
+                break
         if not report_path.exists():
             result.diagnostics.append(Diagnostic(shown_as, None, None, "error", "ace-failed",
                                                  f"DAISY Ace wrote no report: {run.stderr.strip()[-300:]}"))
