@@ -26,6 +26,17 @@ NS = {
 }
 
 
+# The smallest book: one chapter, one.md, for tests that write it in tmp_path.
+ONE_CHAPTER_MANIFEST = """[book]
+title = "Case"
+language = "en"
+date = "2024-05-01"
+
+[[contents]]
+file = "one.md"
+"""
+
+
 def run_bookbuild(*args: str | Path, cwd: Path | None = None,
                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real command line, in a fresh process."""

@@ -6,18 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ONE_CHAPTER_MANIFEST as MANIFEST
 from conftest import run_bookbuild
 
 from bookbuild import glyphs
 
-MANIFEST = """[book]
-title = "Case"
-language = "en"
-date = "2024-05-01"
-
-[[contents]]
-file = "one.md"
-"""
 LINEAR_A = "\U00010600\U00010601"  # a script no Debian font package carries
 
 

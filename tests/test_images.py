@@ -8,19 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ONE_CHAPTER_MANIFEST as MANIFEST
 from conftest import run_bookbuild
 from PIL import Image
 
 from bookbuild.images import image_problems
-
-MANIFEST = """[book]
-title = "Case"
-language = "en"
-date = "2024-05-01"
-
-[[contents]]
-file = "one.md"
-"""
 
 
 def png(size: tuple[int, int] = (20, 20), fmt: str = "PNG") -> bytes:

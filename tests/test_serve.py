@@ -29,10 +29,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path: Path):
-    book = tmp_path / "book"
-    shutil.copytree(BOOKS / "features", book)
+def start_serve(book: Path) -> tuple[subprocess.Popen, str]:
+    """`bookbuild serve BOOK` on a free port, once it answers."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "bookbuild", "serve", str(book), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -41,11 +39,18 @@ def server(tmp_path: Path):
     while True:
         try:
             urllib.request.urlopen(url + "/text/one.xhtml", timeout=1).close()
-            break
+            return process, url
         except OSError:
             assert process.poll() is None, process.stdout.read()
             assert time.monotonic() < deadline, "the preview never answered"
             time.sleep(0.1)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    process, url = start_serve(book)
     yield book, url, process
     if process.poll() is None:
         process.kill()
@@ -188,18 +193,8 @@ def test_a_link_out_of_the_book_is_not_watched(tmp_path: Path) -> None:
     (outside / "locked").mkdir(parents=True)
     (outside / "notes.md").write_text("not the book's\n")
     os.symlink(outside, book / "images" / "elsewhere")
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "serve", str(book), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, _url = start_serve(book)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/text/one.xhtml", timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
         (outside / "notes.md").write_text("changed outside the book\n")
         time.sleep(1.5)
         (book / "one.md").write_text((book / "one.md").read_text() + "\nA new line.\n")
