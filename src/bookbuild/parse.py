@@ -19,7 +19,6 @@ from lxml import etree, html
 from .diagnostics import Diagnostic, Report, display_path
 from .images import image_problems
 from .limits import MAX_NESTING
-from .mediatypes import IMAGE_TYPES
 from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
 from .rawhtml import mark_foreign_content, refusals
 from .stylesheets import references
@@ -598,11 +597,6 @@ def _check_images(book: Book, chapters: list[Chapter], report: Report) -> None:
                 report.warning(chapter.section.path, "image-alt",
                                f'the image "{image.src}" has no alt text', line=line, col=col,
                                hint="describe it for readers who cannot see it: ![description](…)")
-
-
-def image_media_type(src: str) -> str:
-    suffix = "." + src.rsplit(".", 1)[-1].lower()
-    return IMAGE_TYPES.get(suffix, "application/octet-stream")
 
 
 def _position(source: str, needle: str) -> tuple[int | None, int | None]:

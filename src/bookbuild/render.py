@@ -42,7 +42,7 @@ from .model import (
     PrintDocument,
     TocEntry,
 )
-from .parse import EPUB_NS, image_media_type, inner_xhtml
+from .parse import EPUB_NS, inner_xhtml
 from .rawhtml import MATHML_NS, SVG_NS, refusals
 from .resources import TEMPLATES_DIR, FontSet, styles_dir
 from .stylesheets import content_strings
@@ -645,7 +645,8 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
         if image.src in seen:
             continue
         seen.add(image.src)
-        resources.append(EpubResource(image.src, f"img-{len(seen)}", image_media_type(image.src),
+        kind = media_type(image.src) or "application/octet-stream"  # (parse let only images through)
+        resources.append(EpubResource(image.src, f"img-{len(seen)}", kind,
                                       (ms.book.root / image.src).read_bytes()))
     return tuple(resources)
 
