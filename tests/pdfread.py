@@ -57,6 +57,15 @@ class Pdf:
             numbers[title] = match.group(1)
         return numbers
 
+    def fonts(self) -> list[str]:
+        """The base font names the pages use (subset prefixes kept)."""
+        names = set()
+        for page in self.pages:
+            resources = page.get("/Resources") or {}
+            for font in (resources.get("/Font") or {}).values():
+                names.add(str(font.get_object().get("/BaseFont")))
+        return sorted(names)
+
     def fonts_not_embedded(self) -> list[str]:
         missing = []
         for page in self.pages:

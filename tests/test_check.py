@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import BOOKS, SAMPLE, run_bookbuild
+from conftest import BOOKS, ONE_CHAPTER_MANIFEST, SAMPLE, run_bookbuild
 
 
 def test_sample_book_is_clean_and_nothing_is_written(tmp_path: Path) -> None:
@@ -73,3 +73,15 @@ def test_unusable_input_exits_2() -> None:
     assert result.stderr.startswith("one.md:3:17: error[note-undefined]")
     assert result.stdout == ""
 
+
+
+def test_proof_findings_name_their_markdown_line(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text(ONE_CHAPTER_MANIFEST)
+    (book / "one.md").write_text("# One\n\nA first paragraph of plain words.\n\n"
+                                 "Then a snowman \u2603 stands in the middle of this second one.\n")
+    result = run_bookbuild("check", book)
+    line = next(line for line in result.stdout.splitlines() if "warning[proof-glyph]" in line)
+    assert line.startswith(f"{book}:case.pdf: page 1 (PDF page "), line
+    assert "): warning[proof-glyph]: one.md:5: " in line, line

@@ -119,3 +119,30 @@ def test_epubcheck_finds_nothing(sample: Built, tmp_path: Path) -> None:
     assert report["checker"]["nFatal"] == 0, messages
     assert report["checker"]["nError"] == 0, messages
     assert report["checker"]["nWarning"] == 0, messages
+
+
+def test_symbols_the_typeface_lacks_come_embedded_from_the_fallback(sample: Built, tmp_path: Path) -> None:
+    """EB Garamond has no vertical ellipsis: the EPUB embeds Linux Libertine, cut down to what
+    the book uses, with its licence, named after EB Garamond; a book without such symbols
+    (the sample) carries no second face."""
+    import io
+
+    from conftest import ONE_CHAPTER_MANIFEST, build_book
+    from fontTools.ttLib import TTFont
+
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text(ONE_CHAPTER_MANIFEST)
+    (book / "one.md").write_text("# One\n\n> From birth till death enslaved\n> ⋮\n> Hereditary bondsmen!\n")
+    built = build_book(book, tmp_path / "out", "--format", "epub")
+    with zipfile.ZipFile(built.epub) as epub:
+        names = epub.namelist()
+        assert "EPUB/fonts/LinLibertine_R.otf" in names and "EPUB/fonts/LICENSE-LinLibertine_R.txt" in names
+        font = TTFont(io.BytesIO(epub.read("EPUB/fonts/LinLibertine_R.otf")))
+        css = epub.read("EPUB/styles/book.css").decode()
+    assert 0x22EE in font.getBestCmap()
+    assert 'font-family: "Linux Libertine O"' in css and '"EB Garamond", "Linux Libertine O"' in css
+    report = epubcheck(built.epub, tmp_path)
+    assert (report["checker"]["nError"], report["checker"]["nWarning"]) == (0, 0), report["messages"]
+    with zipfile.ZipFile(sample.epub) as epub:
+        assert not any("Libertine" in name for name in epub.namelist())

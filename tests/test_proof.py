@@ -27,10 +27,32 @@ def make_book(root: Path, body: str, css: str | None = None, title: str = "Proof
     return book
 
 
-def proof_codes(tmp_path: Path, body: str, css: str | None = None) -> tuple[list[str], str]:
+def first_fit_pdf(book: Path, target: Path) -> Path:
+    """The book as WeasyPrint sets it unaided (bookbuild's line breaking and fitting off): the
+    faults the proof must find in any PDF."""
+    from unittest import mock
+
+    from bookbuild.pipeline import build_timestamp, iso, prepare
+    from bookbuild.render import render_print
+    from bookbuild.resources import book_fonts
+    from bookbuild.writers import pdf as pdf_writer
+
+    manuscript, _ = prepare(book)
+    document = render_print(manuscript, book_fonts(), iso(build_timestamp(manuscript.book)))
+    with mock.patch.object(pdf_writer, "FIT_LAYOUTS", 1):
+        pdf_writer.write_pdf(document, target)
+    return target
+
+
+def proof_codes(tmp_path: Path, body: str, css: str | None = None, *,
+                first_fit: bool = False) -> tuple[list[str], str]:
     book = make_book(tmp_path, body, css)
-    built = build_book(book, tmp_path / "out", "--format", "pdf")
-    result = run_bookbuild("preflight", built.pdf)
+    if first_fit:
+        (tmp_path / "out").mkdir()
+        pdf = first_fit_pdf(book, tmp_path / "out" / "proof.pdf")
+    else:
+        pdf = build_book(book, tmp_path / "out", "--format", "pdf").pdf
+    result = run_bookbuild("preflight", pdf)
     assert result.returncode == 0, result.stdout + result.stderr
     codes = [line.partition("warning[")[2].partition("]")[0] for line in result.stdout.splitlines()
              if "warning[proof-" in line]
@@ -38,11 +60,22 @@ def proof_codes(tmp_path: Path, body: str, css: str | None = None) -> tuple[list
 
 
 def test_a_glyph_from_another_font_is_named(tmp_path: Path) -> None:
-    codes, out = proof_codes(tmp_path / "a", f"{TEXT}A vertical ellipsis ⋮ between the lines.")
+    codes, out = proof_codes(tmp_path / "a", f"{TEXT}A snowman \u2603 between the lines.")
     assert "proof-glyph" in codes
-    assert 'is drawn from DejaVu' in out and '("⋮" U+22EE)' in out
+    assert 'is drawn from DejaVu' in out and '("\u2603" U+2603)' in out
     clean, _ = proof_codes(tmp_path / "b", f"{TEXT}An ordinary ellipsis … between the lines.")
     assert "proof-glyph" not in clean
+
+
+def test_symbols_the_typeface_lacks_come_from_the_declared_fallback(tmp_path: Path) -> None:
+    """EB Garamond has no vertical ellipsis or ⅜: Linux Libertine, declared after it in
+    print.css and installed with it, draws them (embedded), and the proof accepts that face."""
+    codes, out = proof_codes(tmp_path, f"{TEXT}A vertical ellipsis ⋮ and ⅜ of an inch.")
+    assert "proof-glyph" not in codes, out
+    from pdfread import Pdf
+
+    fonts = Pdf(next((tmp_path / "out").glob("proof.pdf"))).fonts()
+    assert any("Libertine" in name for name in fonts), fonts
 
 
 def test_contents_numbers_off_one_edge(tmp_path: Path) -> None:
@@ -72,17 +105,20 @@ PREFIXED = ("It was in the beginning a because behaviour became beyond believed 
 def test_short_fragments_runs_of_hyphens_and_loose_lines(tmp_path: Path) -> None:
     # Hyphenation as WeasyPrint does it unbidden, in a narrow column.
     unbidden = "html { hyphenate-limit-chars: 2 1 1; hyphenate-limit-zone: 0; } p { width: 11em; }"
-    codes, out = proof_codes(tmp_path / "a", "\n\n".join([PREFIXED * 3] * 3), unbidden)
+    codes, out = proof_codes(tmp_path / "a", "\n\n".join([PREFIXED * 3] * 3), unbidden, first_fit=True)
     assert {"proof-hyphen-fragment", "proof-hyphen-run", "proof-loose"} <= set(codes)
     assert 'a hyphen leaves "de" (2 letters) in "de‐cided"' in out
     clean, out = proof_codes(tmp_path / "b", "\n\n".join([PREFIXED * 3] * 3))
-    # bookbuild's own hyphenation leaves no short fragment and no run (loose lines: not yet).
+    # bookbuild's own line breaking leaves no short fragment and no run; of a text made of
+    # long words, fewer loose lines than WeasyPrint alone with its own settings.
     assert not {"proof-hyphen-fragment", "proof-hyphen-run"} & set(clean), out
+    first_fit, _ = proof_codes(tmp_path / "c", "\n\n".join([PREFIXED * 3] * 3), first_fit=True)
+    assert clean.count("proof-loose") < first_fit.count("proof-loose")
     assert "lines end in a hyphen" in out
 
 
 def test_strict_makes_proof_warnings_count(tmp_path: Path) -> None:
-    book = make_book(tmp_path, f"{TEXT}A vertical ellipsis ⋮ between the lines.")
+    book = make_book(tmp_path, f"{TEXT}A snowman \u2603 between the lines.")
     built = build_book(book, tmp_path / "out", "--format", "pdf")
     assert run_bookbuild("preflight", built.pdf).returncode == 0
     assert run_bookbuild("preflight", "--strict", built.pdf).returncode == 1
@@ -100,3 +136,73 @@ def test_list_bullets_are_dashes_the_typeface_draws(tmp_path: Path) -> None:
     # (the dash is placed beside the item, so text extraction may read it after the words)
     assert "first item" in page and "second item" in page
     assert page.count("–") == 2 and "•" not in page
+
+
+def varied_paragraphs(count: int) -> str:
+    """Paragraphs of one to six lines, in an order that puts every kind of paragraph end at
+    the foot of some page."""
+    return "\n\n".join(" ".join([TEXT] * (1 + (i * 5) % 4)) + ("And so it ended. " * (i % 3))
+                       for i in range(count))
+
+
+def test_lone_first_and_last_lines_of_paragraphs(tmp_path: Path) -> None:
+    # WeasyPrint keeps two lines together at a page break because print.css asks it to
+    # (orphans, widows); a stylesheet that allows one shows what the proof finds then.
+    codes, out = proof_codes(tmp_path / "a", varied_paragraphs(40), "p { orphans: 1; widows: 1; }",
+                             first_fit=True)
+    assert "proof-orphan" in codes and "proof-widow" in codes, out
+    assert "stands alone at the foot of the page" in out and "stands alone at the head" in out
+    clean, out = proof_codes(tmp_path / "b", varied_paragraphs(40))
+    assert not {"proof-orphan", "proof-widow"} & set(clean), out
+
+
+def test_proof_lines_name_the_page(tmp_path: Path) -> None:
+    _, out = proof_codes(tmp_path, f"{TEXT}A snowman \u2603 between the lines.")
+    line = next(line for line in out.splitlines() if "warning[proof-glyph]" in line)
+    # file: page N: warning[…]: the printed folio (arabic in the body) and the PDF page beside it
+    path, page, rest = line.split(": ", 2)
+    assert path.endswith("proof.pdf") and page.startswith("page 1 (PDF page ")
+    assert rest.startswith("warning[proof-glyph]: ")
+
+
+def chapter_lines(pdf: Path, first_words: str) -> list[int]:
+    """How many lines of text each page of the chapter that starts with `first_words` holds."""
+    from pdfread import Pdf
+
+    texts = [page.extract_text() or "" for page in Pdf(pdf).pages]  # lines kept
+    start = next(i for i, text in enumerate(texts) if first_words in text)
+    counts = []
+    for text in texts[start:]:
+        lines = [line for line in text.splitlines() if line.strip().startswith("Line ")]
+        if not lines:
+            break
+        counts.append(len(lines))
+    return counts
+
+
+def test_a_chapter_that_ends_with_one_line_alone(tmp_path: Path) -> None:
+    # One-line paragraphs fill the chapter's pages; one more than fits leaves a line alone.
+    def lines(n: int) -> str:
+        return "\n\n".join(f"Line {i} of a list of short lines." for i in range(1, n + 1))
+
+    book = make_book(tmp_path / "measure", lines(120))
+    built = build_book(book, tmp_path / "measure-out", "--format", "pdf")
+    fit = sum(chapter_lines(built.pdf, "Line 1 ")[:2])  # the opening page and the next
+    codes, out = proof_codes(tmp_path / "a", lines(fit + 1))
+    assert "proof-short-page" in codes, out
+    clean, out = proof_codes(tmp_path / "b", lines(fit))
+    assert "proof-short-page" not in clean, out
+
+
+def test_a_line_of_the_pdf_is_found_in_its_markdown(tmp_path: Path) -> None:
+    from bookbuild.proof import Sources
+
+    one, two = tmp_path / "one.md", tmp_path / "two.md"
+    one.write_text("# One\n\nThe *committee* met on a grey\nmorning and, after considerable "
+                   "discussion[^1] of the accounts.\n\n[^1]: A note.\n")
+    two.write_text("# Two\n\nThe committee met again.\n")
+    sources = Sources({one: one.read_text(), two: two.read_text()})
+    # pieces of hyphenated words at either end, a note call's digit, curly quotes: still found
+    assert sources.locate("mit‐tee met on a grey morning and, after considerable discus‐") == (one, 3)
+    assert sources.locate("after considerable discussion1 of the accounts.") == (one, 4)
+    assert sources.locate("The committee met") is None  # in both files: no one place

@@ -4,13 +4,15 @@ EPUBCheck, DAISY Ace and the print preflight, with one summary. Writes nothing i
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, display_path
+from .loader import load
 from .pipeline import Progress, build
 from .preflight import preflight
+from .proof import Sources
 from .validators import ToolResult, run_ace, run_epubcheck
 
 
@@ -46,22 +48,25 @@ def check_book(book_dir: Path, *, target: str | None = None,
         say("preflight and proof of the PDF")
         # The generic preflight always runs (an image at 84 ppi fails any printer); a print target
         # adds its service's own rules.
-        found = preflight(outputs["pdf"], target or _manifest_target(book_dir))
+        book = load(book_dir)
+        found = preflight(outputs["pdf"], target or book.pdf.target)
         shown_pdf = f"{shown}:{slug}.pdf"
-        result.tools.append(ToolResult("preflight", [
-            Diagnostic(shown_pdf, d.line, d.col, d.severity, d.code, d.message, d.hint)
-            for d in found.findings]))
-        # The print proof's findings are warnings: they fail only a --strict check.
+        result.tools.append(ToolResult("preflight", [replace(d, path=shown_pdf) for d in found.findings]))
+        # The print proof's findings are warnings: they fail only a --strict check. Each names
+        # the Markdown file and line its words come from, where they are found.
+        sources = Sources({section.path: section.path.read_text(encoding="utf-8")
+                           for section in book.sections})
         result.tools.append(ToolResult("proof", [
-            Diagnostic(shown_pdf, d.line, d.col, "warning", d.code, d.message, d.hint)
-            for d in found.proof.findings]))
+            replace(d, path=shown_pdf, severity="warning",
+                    message=_with_source(d.message, sources.locate(quote), book.root))
+            for d, quote in zip(found.proof.findings, found.proof.quotes, strict=True)]))
     return result
 
 
-def _manifest_target(book_dir: Path) -> str | None:
-    from .loader import load
-
-    return load(book_dir).pdf.target
+def _with_source(message: str, source: tuple[Path, int] | None, root: Path) -> str:
+    if source is None:
+        return message
+    return f"{source[0].relative_to(root)}:{source[1]}: {message}"
 
 
 def summary_lines(result: CheckResult) -> list[str]:

@@ -1,6 +1,7 @@
 """Diagnostics: every problem bookbuild reports, in one printable shape.
 
 `book/chapter-3.md:12:5: error[note-undefined]: note [^keller] is used but never defined`
+`build/book.pdf: page 87 (PDF page 99): warning[proof-loose]: the word spaces of "…" are …`
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Diagnostic:
     code: str
     message: str
     hint: str | None = None
+    page: str | None = None  # in a PDF: the printed folio, and the PDF page when they differ
 
     def __str__(self) -> str:
         where = self.path
@@ -29,6 +31,8 @@ class Diagnostic:
             where += f":{self.line}"
             if self.col is not None:
                 where += f":{self.col}"
+        if self.page is not None:
+            where += f": page {self.page}"
         text = f"{where}: {self.severity}[{self.code}]: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 

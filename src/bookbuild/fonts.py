@@ -35,3 +35,9 @@ def subset_font(path: Path, characters: str) -> bytes:
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+@lru_cache(maxsize=16)
+def font_characters(path: Path) -> frozenset[int]:
+    """The code points the font at `path` has glyphs for."""
+    return frozenset(TTFont(str(path), lazy=True).getBestCmap() or {})

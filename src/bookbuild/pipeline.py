@@ -131,8 +131,7 @@ def faces_used(manuscript: Manuscript) -> list[tuple[str, int, bool]]:
 
 
 def _as_error(diagnostic: Diagnostic) -> Diagnostic:
-    return Diagnostic(diagnostic.path, diagnostic.line, diagnostic.col, "error", diagnostic.code,
-                      diagnostic.message, diagnostic.hint)
+    return replace(diagnostic, severity="error")
 
 
 def check_output_dir(out_dir: Path) -> None:

@@ -106,3 +106,9 @@ def cover_size(trim_width_in: float, trim_height_in: float, pages: int, paper: s
     """Full-wrap cover (back, spine, front) with bleed, in inches."""
     return (bleed + trim_width_in + spine_width(pages, paper) + trim_width_in + bleed,
             trim_height_in + 2 * bleed)
+
+# A typesetter's limits for justified text: the line fitting (linefit.py) keeps the layout
+# within them and the print proof (proof.py) reports every line past them.
+MIN_FRAGMENT = 3  # letters on each side of a hyphen (print.css: hyphenate-limit-chars 6 3 3)
+MAX_HYPHEN_RUN = 2  # consecutive lines ending in a hyphen
+LOOSE_SPACE_RATIO = 2.5  # a word space wider than this many normal spaces is a loose line

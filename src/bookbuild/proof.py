@@ -23,22 +23,21 @@ import pypdfium2.raw as pdfium_c
 
 from .diagnostics import Diagnostic, display_path
 from .glyphs import code_points
+from .printspec import LOOSE_SPACE_RATIO, MAX_HYPHEN_RUN, MIN_FRAGMENT
 
-MIN_FRAGMENT = 3  # letters on each side of a hyphen
-MAX_HYPHEN_RUN = 2  # consecutive lines ending in a hyphen
-LOOSE_SPACE_RATIO = 2.5  # a word space wider than this many normal spaces is a loose line
 WORD_GAP = 0.1  # of the font size: a gap wider than this between glyphs is a word space
 SHORT_LINE = 2 / 3  # of the measure: shorter, inside a justified paragraph, is a forced break
-EDGE_PT = 1.0  # a line this close to the right edge reaches it (is justified)
+EDGE_PT = 2.0  # a line this close to the right edge reaches it (is justified; a hyphen overhangs)
 OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's overhang is less)
 CONTENTS_EDGE_PT = 0.5  # how far the contents' page numbers may stray from one right edge
-# Faces a book may use beside its typeface: the monospaced face print.css gives code.
-DECLARED_FACES = ("DejaVuSansMono", "DejaVu-Sans-Mono")
+# Faces a book may use beside its typeface: the monospaced face print.css gives code, and the
+# declared fallback for the symbols EB Garamond lacks (⋮, ⅜), Linux Libertine, which matches it.
+DECLARED_FACES = ("DejaVuSansMono", "DejaVu-Sans-Mono", "LinuxLibertineO", "Linux-Libertine-O")
 
 AUTO_HYPHEN = "\u2010"  # what pdfium reads where the layout hyphenated a word
 HYPHENS = (AUTO_HYPHEN, "-")
 _WORD_CHAR = re.compile(r"[^\W\d_]", re.UNICODE)
-Warn = Callable[[int, str, str, "str | None"], None]  # page index, code, message, hint
+Warn = Callable[["int | Line", str, str, "str | None"], None]  # page index or line, code, message, hint
 
 
 @dataclass
@@ -107,6 +106,7 @@ class Block:
     right: dict[int, float]
     top: float
     bottom: float
+    leading: float  # baseline to baseline of the body text
 
     def measure(self, page: int) -> float:
         return self.right[page % 2] - self.left[page % 2]
@@ -119,6 +119,7 @@ class Block:
 @dataclass
 class ProofResult:
     findings: list[Diagnostic] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)  # each finding's line of text ("" for a page)
     lines: int = 0
     hyphenated: int = 0  # lines ending in a hyphen the layout made
     recto_foot_hyphens: int = 0
@@ -147,10 +148,12 @@ def proof(pdf_path: Path) -> ProofResult:
     text = [[line for line in page if _in_block(line, block)] for page in pages]
     shown = display_path(pdf_path)
 
-    def warn(page: int, code: str, message: str, hint: str | None) -> None:
-        where = f"page {labels[page]}" + (f" (PDF page {page + 1})" if labels[page] != str(page + 1) else "")
-        result.findings.append(Diagnostic(shown, None, None, "warning", f"proof-{code}",
-                                          f"{where}: {message}", hint))
+    def warn(at: int | Line, code: str, message: str, hint: str | None) -> None:
+        page = at.page if isinstance(at, Line) else at
+        where = labels[page] + (f" (PDF page {page + 1})" if labels[page] != str(page + 1) else "")
+        result.findings.append(Diagnostic(shown, None, None, "warning", f"proof-{code}", message, hint,
+                                          page=where))
+        result.quotes.append(at.text if isinstance(at, Line) else "")
 
     main_face = _main_face(pages)
     _check_glyphs(pages, main_face, warn)
@@ -162,6 +165,7 @@ def proof(pdf_path: Path) -> ProofResult:
         if index == contents:
             continue
         _check_page(index, lines, block, normal_space, warn, result)
+        _check_page_ends(index, text, block, warn)
     _count_spreads(text, block, result)
     return result
 
@@ -175,7 +179,7 @@ def _lines(document: pypdfium2.PdfDocument, index: int) -> list[Line]:
     buffer = ctypes.create_string_buffer(128)
     flags = ctypes.c_int()
     lines: list[Line] = []
-    font, font_size = "", -1.0
+    font, text_object = "", None
     try:
         for i in range(pdfium_c.FPDFText_CountChars(raw)):
             code = pdfium_c.FPDFText_GetUnicode(raw, i)
@@ -183,13 +187,13 @@ def _lines(document: pypdfium2.PdfDocument, index: int) -> list[Line]:
                 continue
             pdfium_c.FPDFText_GetLooseCharBox(raw, i, box)
             size = pdfium_c.FPDFText_GetFontSize(raw, i)
-            if code > 0x7F or size != font_size or not font:  # a face change shows in these
+            drawn_by = ctypes.cast(pdfium_c.FPDFText_GetTextObject(raw, i), ctypes.c_void_p).value
+            if drawn_by != text_object or not drawn_by:  # one text object, one font
                 pdfium_c.FPDFText_GetFontInfo(raw, i, buffer, len(buffer), ctypes.byref(flags))
                 name = buffer.value.decode("latin-1")
-                font, font_size = name.partition("+")[2] or name, size
+                font, text_object = name.partition("+")[2] or name, drawn_by
             char = Char(chr(code), box.left, box.right, box.bottom, size, font)
-            same_line = lines and abs(lines[-1].baseline - box.bottom) < 1.0
-            if same_line and box.left >= lines[-1].chars[-1].left - 0.5:
+            if lines and box.left >= lines[-1].chars[-1].left - 0.5 and _on_line(char, lines[-1]):
                 lines[-1].chars.append(char)
             elif char.text.strip():
                 lines.append(Line(index, [char]))
@@ -199,6 +203,12 @@ def _lines(document: pypdfium2.PdfDocument, index: int) -> list[Line]:
         while line.chars and not line.chars[-1].text.strip():
             line.chars.pop()
     return [line for line in lines if line.chars]
+
+
+def _on_line(char: Char, line: Line) -> bool:
+    """On the same baseline, or a superscript (a note call) raised within the line's height."""
+    rise = char.baseline - line.baseline
+    return abs(rise) < 1.0 or (char.size < 0.85 * line.size and 0 < rise < 0.7 * line.size)
 
 
 def _labels(pdf_path: Path, count: int) -> list[str]:
@@ -230,7 +240,13 @@ def _block(pages: list[list[Line]]) -> Block | None:
     baselines = sorted(line.baseline for line in body)
     top = baselines[-1] + size
     bottom = baselines[0] - size
-    return Block(size, left, right, top, bottom)
+    steps: Counter[float] = Counter()
+    for page in pages:
+        for upper, lower in itertools.pairwise(page):
+            if abs(upper.size - size) < 0.2 and abs(lower.size - size) < 0.2:
+                steps[round(upper.baseline - lower.baseline, 1)] += 1
+    leading = steps.most_common(1)[0][0] if steps else size * 1.3
+    return Block(size, left, right, top, bottom, leading)
 
 
 def _in_block(line: Line, block: Block) -> bool:
@@ -271,7 +287,7 @@ def _check_glyphs(pages: list[list[Line]], main_face: str, warn: Warn) -> None:
                     continue
                 seen.add((font, text))
                 points = code_points([c for c in text if ord(c) > 0x7E] or text)
-                warn(line.page, "glyph", f'"{text}" is drawn from {font}, not the book\'s typeface '
+                warn(line, "glyph", f'"{text}" is drawn from {font}, not the book\'s typeface '
                      f"({points})", "use a character the typeface has, or declare a face that has it")
 
 
@@ -290,7 +306,13 @@ def _check_contents(lines: list[Line], page: int, warn: Warn) -> None:
 
 
 def _normal_space(pages: list[list[Line]], block: Block) -> float:
-    """The typeface's word space, relative to its size: read from lines nobody justified."""
+    """The typeface's word space, relative to its size: the advance of the space glyphs of the
+    body text (the layout draws them at their own width and adds the justification beside
+    them); else read from the gaps of lines nobody justified."""
+    spaces = Counter(round((char.right - char.left) / char.size, 3) for page in pages for line in page
+                     for char in line.chars if char.text == " " and abs(char.size - block.size) < 0.2)
+    if spaces:
+        return spaces.most_common(1)[0][0]
     gaps = [gap / line.size for page in pages for line in page if not block.full(line)
             for gap in line.word_gaps() if gap > 0]
     return statistics.median(gaps) if gaps else 0.25
@@ -309,28 +331,29 @@ def _check_page(index: int, lines: list[Line], block: Block, normal_space: float
         result.hyphenated += auto
         run = run + 1 if line.text.endswith(HYPHENS) and _letter_before_end(line.text) else 0
         if run == MAX_HYPHEN_RUN + 1:
-            say(index, "hyphen-run", f"{run} lines in a row end in a hyphen, from \"{_quote(line)}\"",
+            say(line, "hyphen-run", f"{run} lines in a row end in a hyphen, from \"{_quote(line)}\"",
                 "rephrase, or allow a looser line")
         if auto:
             before = _letters(words[-1][:-1], from_end=True)
             after = _letters(following.words[0][0]) if following else ""
             if len(words) == 1:
-                say(index, "hyphen-stranded", f'the line holds only "{words[0]}", a fragment of a word',
+                say(following or line, "hyphen-stranded",
+                    f'the line holds only "{words[0]}", a fragment of a word',
                     "the break before it was forced: look for a no-break join or a long word")
             if 0 < len(before) < MIN_FRAGMENT or 0 < len(after) < MIN_FRAGMENT:
                 fragment = before if 0 < len(before) < MIN_FRAGMENT else after
-                say(index, "hyphen-fragment", f'a hyphen leaves "{fragment}" ({len(fragment)} letters) '
+                say(line, "hyphen-fragment", f'a hyphen leaves "{fragment}" ({len(fragment)} letters) '
                     f'in "{words[-1]}{after}"', f"at least {MIN_FRAGMENT} letters on each side")
             if following is None and index % 2 == 0:
                 result.recto_foot_hyphens += 1
         past = max(line.right - block.right[index % 2], block.left[index % 2] - line.left)
         if past > OVERFULL_PT:
-            say(index, "overfull", f'"{words[-1] if line.right > block.right[index % 2] else words[0]}" '
+            say(line, "overfull", f'"{words[-1] if line.right > block.right[index % 2] else words[0]}" '
                 f"stands {past:.1f} pt outside the text block", "allow a break in it, or rephrase")
         if block.full(line) and following is not None and len(words) > 2:
             gaps = line.word_gaps()
             if gaps and statistics.median(gaps) / line.size > LOOSE_SPACE_RATIO * normal_space:
-                say(index, "loose", f'the word spaces of "{_quote(line)}" are '
+                say(line, "loose", f'the word spaces of "{_quote(line)}" are '
                     f"{statistics.median(gaps) / line.size / normal_space:.1f} times the normal space",
                     "let a dash or a long word break, or rephrase")
         if previous is not None and following is not None and block.full(previous) and block.full(following) \
@@ -338,29 +361,70 @@ def _check_page(index: int, lines: list[Line], block: Block, normal_space: float
                 and abs(following.left - block.left[index % 2]) < EDGE_PT \
                 and line.right - line.left < SHORT_LINE * block.measure(index) \
                 and abs(line.size - block.size) < 0.2 and not line.text.endswith((".", ":", "!", "?", "”")):
-            say(index, "short-line", f'"{_quote(line)}" breaks short inside a justified paragraph',
+            say(line, "short-line", f'"{_quote(line)}" breaks short inside a justified paragraph',
                 "a break was forced where none was written: look for a no-break join")
-    _check_page_ends(index, lines, block, say)
 
 
-def _check_page_ends(index: int, lines: list[Line], block: Block, say: Warn) -> None:
+def _check_page_ends(index: int, pages: list[list[Line]], block: Block, say: Warn) -> None:
+    """What stands alone where a page ends or begins: a heading, a paragraph's or block quote's
+    first line at the foot, a paragraph's last line at the head, a chapter's last line alone."""
+    lines = pages[index]
     if not lines:
         return
-    last = lines[-1]
-    text_above = any(abs(line.size - block.size) < 0.2 for line in lines[:-1])
-    if last.size > block.size * 1.1 and text_above:
-        say(index, "heading-foot", f'the heading "{last.text.strip()}" stands alone at the foot of the page',
+    body = [line for line in lines if abs(line.size - block.size) < 0.2]
+    before = pages[index - 1] if index else []
+    after = pages[index + 1] if index + 1 < len(pages) else []
+    last, side = lines[-1], index % 2
+    if last.size > block.size * 1.1 and body:
+        say(last, "heading-foot", f'the heading "{last.text.strip()}" stands alone at the foot of the page',
             "keep a heading with its text")
+    elif body and last is body[-1] and len(lines) > 1 and after and _continues(last, after[0], block):
+        above = lines[-2]
+        indent = last.left - above.left
+        if EDGE_PT < indent < 2.5 * block.size and block.full(last):
+            say(last, "orphan", f'the first line of a paragraph, "{_quote(last)}", stands alone at the '
+                "foot of the page", "keep two lines together (orphans), or let the page run a line short")
+        elif indent > 2.5 * block.size and above.baseline - last.baseline > 1.3 * block.leading:
+            say(last, "orphan", f'the first line of a block quote or list, "{_quote(last)}", stands alone '
+                "at the foot of the page", "keep its first two lines together")
+    first = lines[0]
+    if before and abs(first.size - block.size) < 0.2 and abs(first.left - block.left[side]) < EDGE_PT \
+            and not block.full(first) and block.full(before[-1]) \
+            and (len(lines) == 1 or _starts_block(lines[1], first, block)):
+        say(first, "widow", f'the last line of a paragraph, "{_quote(first)}", stands alone at the head '
+            "of the page", "keep two lines together (widows), or let the page before run a line long")
+    if len(body) == 1 and len(lines) == 1 and len([line for line in before if line.size == first.size]) >= 10:
+        say(first, "short-page", "a chapter ends with one line alone on its last page",
+            "tighten the chapter's last paragraphs, or let its pages run a line long")
+
+
+def _continues(last: Line, first_next: Line, block: Block) -> bool:
+    """The block at the foot of a page goes on at the head of the next: the same size of text,
+    and the next page does not open with a heading or a new chapter's sink."""
+    return abs(first_next.size - last.size) < 0.2 and first_next.baseline > block.top - 2 * block.leading
+
+
+def _starts_block(line: Line, above: Line, block: Block) -> bool:
+    return line.left - above.left > EDGE_PT or above.baseline - line.baseline > 1.3 * block.leading
 
 
 def _count_spreads(pages: list[list[Line]], block: Block, result: ProofResult) -> None:
+    """Spreads whose two text blocks end on different lines. A chapter's last page ends where
+    its text does, and a page with little text is an opening or an end: neither is counted."""
     for verso in range(1, len(pages) - 1, 2):
         left, right = pages[verso], pages[verso + 1]
-        if len(left) < 10 or len(right) < 10:
-            continue  # an opening, a chapter's last page, a blank
+        if len(left) < 10 or len(right) < 10 or _ends_chapter(pages, verso, block) \
+                or _ends_chapter(pages, verso + 1, block):
+            continue
         result.spreads += 1
         if abs(left[-1].baseline - right[-1].baseline) > 1.0:
             result.uneven_spreads += 1
+
+
+def _ends_chapter(pages: list[list[Line]], index: int, block: Block) -> bool:
+    """The page after is empty or opens a chapter (a heading, or text sunk below the top)."""
+    after = pages[index + 1] if index + 1 < len(pages) else []
+    return not after or after[0].size > block.size * 1.1 or after[0].baseline < block.top - 3 * block.leading
 
 
 def _letter_before_end(text: str) -> bool:
@@ -377,3 +441,62 @@ def _letters(word: str, from_end: bool = False) -> str:
 def _quote(line: Line) -> str:
     text = " ".join(word for word, _, _ in line.words)
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+# ---- where in the sources ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Normalized:
+    """A source's words, lower case, one space between them; and the line of each character."""
+
+    text: str
+    lines: tuple[int, ...]
+
+
+def _normalize(text: str) -> _Normalized:
+    out: list[str] = []
+    lines: list[int] = []
+    line = 1
+    for char in text:
+        if char.isalnum():
+            if out and out[-1] != " " and out[-1].isdigit() != char.isdigit():
+                out.append(" ")  # a note call set against its word: "discussion1"
+                lines.append(line)
+            out.append(char.lower())
+            lines.append(line)
+        elif out and out[-1] != " ":
+            out.append(" ")
+            lines.append(line)
+        line += char == "\n"
+    return _Normalized("".join(out), tuple(lines))
+
+
+class Sources:
+    """The book's Markdown files, to find the file and line a line of the PDF comes from."""
+
+    def __init__(self, files: dict[Path, str]):
+        self._files = {path: _normalize(text) for path, text in files.items()}
+
+    def locate(self, quote: str) -> tuple[Path, int] | None:
+        """Where the words of `quote` are, when they are found in one place only. The line's
+        first and last words may be pieces of hyphenated words and note calls show as digits,
+        so the longest run of whole words found once is used."""
+        words = _normalize(quote).text.split()[1:-1]
+        for length in range(min(len(words), 8), 2, -1):
+            for start in range(len(words) - length + 1):
+                phrase = f" {' '.join(words[start:start + length])} "
+                hits = [(path, source.lines[found])
+                        for path, source in self._files.items()
+                        for found in _find_all(f" {source.text} ", phrase)]
+                if len(hits) == 1:
+                    return hits[0]
+        return None
+
+
+def _find_all(text: str, phrase: str) -> list[int]:
+    """Where `phrase` starts in `text`, as an index of the text without its first character."""
+    found, start = [], text.find(phrase)
+    while start >= 0:
+        found.append(start)
+        start = text.find(phrase, start + 1)
+    return found

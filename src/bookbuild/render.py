@@ -27,7 +27,7 @@ from lxml import etree
 from . import __version__, printspec
 from .coverfit import fit_spine, fit_title
 from .diagnostics import book_error, display_path
-from .fonts import subset_font
+from .fonts import font_characters, subset_font
 from .mediatypes import media_type
 from .model import (
     Book,
@@ -44,7 +44,7 @@ from .model import (
 )
 from .parse import EPUB_NS, inner_xhtml
 from .rawhtml import MATHML_NS, SVG_NS, refusals
-from .resources import TEMPLATES_DIR, FontSet, styles_dir
+from .resources import TEMPLATES_DIR, FontSet, fallback_fonts, styles_dir
 from .stylesheets import content_strings
 from .xmlread import parser as xml_parser
 
@@ -616,7 +616,7 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
         sheets = [epub_css] + [p.read_text(encoding="utf-8", errors="replace")
                                for p in _book_style_files(ms.book) if p.suffix.lower() == ".css"]
         shown = "".join(d.content.decode("utf-8") for d in documents) \
-            + "".join(sheet + content_strings(sheet) for sheet in sheets)
+            + "".join(content_strings(sheet) for sheet in sheets)
         text = "".join(sorted(set(shown)))
         urls = []
         for face in fonts.faces:
@@ -628,6 +628,7 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
             resources.append(EpubResource("fonts/LICENSE.txt", "font-license", "text/plain",
                                           fonts.license_text.encode("utf-8")))
         css_parts.append(render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls))
+        resources, css_parts = _fallback_font(env, fonts, text, resources, css_parts)
     css_parts.append((styles_dir() / "epub.css").read_text(encoding="utf-8"))
     resources.append(EpubResource(CSS_FILE, "css", "text/css", "\n".join(css_parts).encode("utf-8")))
     # The book's own stylesheets, and what they import and load, keep their places in the book
@@ -649,6 +650,29 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
         resources.append(EpubResource(image.src, f"img-{len(seen)}", kind,
                                       (ms.book.root / image.src).read_bytes()))
     return tuple(resources)
+
+
+def _fallback_font(env: jinja2.Environment, fonts: FontSet, text: str, resources: list[EpubResource],
+                   css_parts: list[str]) -> tuple[list[EpubResource], list[str]]:
+    """The symbols the typeface lacks (⋮, ⅜), from the declared fallback, embedded so that no
+    reading system draws them from whatever it has. Nothing when the typeface has them all."""
+    fallback = fallback_fonts()
+    regular = next((face for face in fonts.faces if (face.style, face.weight) == ("normal", 400)), None)
+    if not fallback.found or regular is None:
+        return resources, css_parts
+    face = fallback.faces[0]
+    lacking = "".join(char for char in text if char.isprintable() and not char.isspace()
+                      and ord(char) not in font_characters(regular.path)
+                      and ord(char) in font_characters(face.path))
+    if not lacking:
+        return resources, css_parts
+    name = f"fonts/{face.file_name}"
+    resources = [*resources, EpubResource(name, "font-fallback", "font/otf", subset_font(face.path, lacking))]
+    if fallback.license_text:
+        resources.append(EpubResource(f"fonts/LICENSE-{face.path.stem}.txt", "font-fallback-license",
+                                      "text/plain", fallback.license_text.encode("utf-8")))
+    css = render_template(env, "fonts.css.j2", fonts=fallback, face_urls=[_relative(CSS_FILE, name)])
+    return resources, [*css_parts, css]
 
 
 def accessibility_metadata(ms: Manuscript) -> tuple[tuple[str, str], ...]:

@@ -64,3 +64,15 @@ def refine(text: str) -> str:
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text
+
+
+ZERO_WIDTH_SPACE = "\u200b"
+# A dash run into an opening quote ("Reconstruction—“improvement”") is one word to the line
+# breaker (Unicode's rules allow no break before a quote), and a line that cannot take it
+# gapes. Print allows a break after the dash, as a typesetter would; the EPUB's text is left
+# as written, for reading systems and screen readers.
+_DASH_BEFORE_QUOTE = re.compile("([\u2014\u2013])(?=[\u201c\u2018])")
+
+
+def print_breaks(text: str) -> str:
+    return _DASH_BEFORE_QUOTE.sub("\\1" + ZERO_WIDTH_SPACE, text)

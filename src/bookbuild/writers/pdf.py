@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cssselect2
 import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 
+from .. import linebreak, linefit
 from ..model import PdfOptions, PrintDocument
 from ..printspec import GUTTER_BANDS, band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
@@ -16,6 +21,10 @@ from ..sandbox import BookFetcher, RefusedResource
 from ..weasylog import captured
 
 BODY_ANCHOR = "body-matter"
+# The first layout and up to three more after the line fitting mended it (linefit.py), while
+# each has fewer faults than the one before: each costs as much as the first, and a mended
+# paragraph can show a new fault further on.
+FIT_LAYOUTS = 4
 
 
 @dataclass(frozen=True)
@@ -32,20 +41,91 @@ def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
     return (book_dir, styles_dir(), TEMPLATES_DIR, *fonts)
 
 
+class Layout:
+    """One layout of the book in one gutter band: the HTML parsed once, laid out as it is, then
+    mended by the line fitting (linefit.py) and laid out again. A pure function of the document
+    and the band."""
+
+    def __init__(self, document: PrintDocument, band: int):
+        self.document = document
+        self.fetcher = BookFetcher(allowed_roots(document.base_dir))
+        self.page_css = CSS(string=document.page_css[band], url_fetcher=self.fetcher)
+        with self._weasyprint():
+            self.source = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
+                               url_fetcher=self.fetcher)
+            linefit.prepare(self.source.etree_element)
+
+    def render(self) -> Document:
+        with self._weasyprint():
+            self.source = _reparsed(self.source)
+            return self.source.render(stylesheets=[self.page_css])
+
+    def fit(self, first: Document) -> tuple[Document, int]:
+        """Mend what `first` (this layout's render) has: every paragraph that can be is broken
+        into lines as a whole (linebreak.py) and the book laid out again; then the line fitting
+        mends the rest while each round has fewer faults, at most FIT_LAYOUTS layouts in all.
+        The layout with the fewest faults, and how many more layouts were made."""
+        state = linefit.FitState()
+        fixes = linefit.find(first, state)
+        best = (fixes.score, first)
+        plans = linebreak.plan(linebreak.paragraphs([page._page_box for page in first.pages])) \
+            if FIT_LAYOUTS > 1 else []
+        more = 0
+        undone = False
+        if plans:
+            linebreak.apply(plans)
+            state.planned.update(found.paragraph for found in plans)
+            rendered = self.render()
+            more = 1
+            # A paragraph the layout did not set as planned goes back to its first-fit lines,
+            # and to the line fitting, in the next layout.
+            for found in linebreak.unfollowed(plans, [page._page_box for page in rendered.pages]):
+                linebreak.undo(found)
+                state.planned.discard(found.paragraph)
+                undone = True
+            fixes = linefit.find(rendered, state)
+            if fixes.score < best[0] and not undone:
+                best = (fixes.score, rendered)
+        while more < FIT_LAYOUTS - 1:
+            changed = linefit.apply(fixes, state) if fixes else False
+            if not (changed or undone):
+                break
+            undone = False
+            rendered = self.render()
+            more += 1
+            fixes = linefit.find(rendered, state)
+            if fixes.score >= best[0]:
+                break  # no better: another round would not be either
+            best = (fixes.score, rendered)
+        return best[1], more
+
+    @contextlib.contextmanager
+    def _weasyprint(self) -> Iterator[None]:
+        # The book's stylesheets were checked, with their lines, when it was loaded; what
+        # WeasyPrint says now about the whole document has no file to point at: off the terminal.
+        with captured():
+            try:
+                yield
+            except RefusedResource as refused:
+                raise refused.as_book_error(self.document.base_dir) from None
+        if self.fetcher.refused:
+            raise self.fetcher.refused[0].as_book_error(self.document.base_dir)
+
+
 def layout(document: PrintDocument, band: int) -> Document:
-    fetcher = BookFetcher(allowed_roots(document.base_dir))
-    # The book's stylesheets were checked, with their lines, when it was loaded; what WeasyPrint
-    # says now about the whole document has no file to point at, so it stays off the terminal.
-    with captured():
-        try:
-            rendered = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
-                            url_fetcher=fetcher).render(
-                stylesheets=[CSS(string=document.page_css[band], url_fetcher=fetcher)])
-        except RefusedResource as refused:
-            raise refused.as_book_error(document.base_dir) from None
-    if fetcher.refused:
-        raise fetcher.refused[0].as_book_error(document.base_dir)
-    return rendered
+    """The book laid out and fitted in one band."""
+    book = Layout(document, band)
+    return book.fit(book.render())[0]
+
+
+def _reparsed(source: HTML) -> HTML:
+    """The same document after the line fitting changed its tree: the styles are matched anew
+    (cssselect2's wrapper keeps what it read of the tree)."""
+    mended = copy.copy(source)
+    mended.wrapper_element = cssselect2.ElementWrapper.from_html_root(source.etree_element,
+                                                                      content_language=None)
+    mended.etree_element = mended.wrapper_element.etree_element
+    return mended
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None) -> PdfResult:
@@ -74,24 +154,32 @@ def write_options(options: PdfOptions) -> dict[str, object]:
 
 def layout_in_band(document: PrintDocument, previous_pages: int | None
                    ) -> tuple[Document, int, int]:
-    """Lay out with the gutter for the predicted page count; again only if the guess was wrong.
+    """Lay out with the gutter for the predicted page count; again only if the guess was wrong;
+    then fit the lines of the layout whose band is right.
 
     A layout is valid when its gutter is at least the minimum for the pages it produced. A wider
     gutter than needed is tried narrower once; if that pushes the book into a bigger band, the
-    wider (valid) layout stands. Returns the layout, how many were made, and its band.
+    wider (valid) layout stands. The fitting changes a page count by a line or two; if that
+    ever leaves the gutter too narrow, the unfitted layout stands. Returns the layout, how many
+    were made, and its band.
     """
     band = band_index(previous_pages or document.estimated_pages)
-    valid: tuple[Document, int] | None = None
+    valid: tuple[Layout, Document, int] | None = None
     for layouts in range(1, len(GUTTER_BANDS) + 2):
-        rendered = layout(document, band)
+        book = Layout(document, band)
+        rendered = book.render()
         needed = band_index(even(len(rendered.pages)))
         if needed <= band:
-            valid = (rendered, band)
+            valid = (book, rendered, band)
         if needed == band or (valid is not None and (needed > band or layouts > 1)):
             break
         band = needed
     assert valid is not None, "every band was tried"
-    return valid[0], layouts, valid[1]
+    book, first, band = valid
+    fitted, more = book.fit(first)
+    if band_index(even(len(fitted.pages))) > band:
+        fitted = first
+    return fitted, layouts + more, band
 
 
 def even(pages: int) -> int:

@@ -1,0 +1,502 @@
+"""Optimal line breaking for the justified paragraphs of the print layout (Knuth and Plass).
+
+WeasyPrint breaks each line as soon as the next word does not fit ("first fit"): one long word
+leaves a gaping line, and hyphens pile up line after line. TeX chooses the breaks of a whole
+paragraph together, so that no line is much looser than the others. This module does that for
+the paragraphs of a first layout and writes its choice into the HTML tree, where the greedy
+breaker cannot miss it:
+
+- every space the plan does not break at is followed by a word joiner (U+2060), which allows
+  no break, and so is every dash or hyphen inside a word it does not break after;
+- the hyphens it chose are soft hyphens (U+00AD) in a paragraph set to `hyphens: manual`;
+- where the plan needs spaces narrower than the typeface's own (never below MIN_SPACE of it), the
+  paragraph's `word-spacing` takes them in; justification stretches each line from there.
+
+The widths come from Pango, as WeasyPrint measures them, with each piece of text in its own
+style. A paragraph this cannot plan (an image in it, a line break, lines of different widths,
+no plan within the limits) keeps its first-fit lines. Pure: the same layout gives the same plan.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import pyphen
+from weasyprint.formatting_structure import boxes
+from weasyprint.text.line_break import get_log_attrs, split_first_line
+
+from .printspec import LOOSE_SPACE_RATIO, MAX_HYPHEN_RUN, MIN_FRAGMENT
+
+WORD_JOINER = "\u2060"
+SOFT_HYPHEN = "\u00ad"
+MIN_SPACE = 0.8  # of the normal space: the tightest a line may be set
+# The loosest a line may be set: inside the proof's limit, so that what the plan allows the
+# proof never reports.
+MAX_SPACE = LOOSE_SPACE_RATIO * 0.9
+# A paragraph with no plan within those limits (a long word that cannot be hyphenated) gets the
+# least loose plan within these: still fewer and better spread gaps than first fit.
+LAST_RESORT_SPACE = 3 * LOOSE_SPACE_RATIO
+# Lines are planned this much (px) narrower than their measure: Pango rounds the word spacing to
+# its units and kerns across the pieces measured apart. A planned line that did not fit after
+# all would have no break left (WeasyPrint then runs it on to the next soft hyphen).
+SLACK = 1.0
+HYPHEN_PENALTY = 50  # TeX's \hyphenpenalty
+DOUBLE_HYPHEN_DEMERITS = 3000  # TeX's \doublehyphendemerits: two hyphenated lines in a row
+MIN_WORD = 2 * MIN_FRAGMENT  # the shortest word hyphenated (print.css: hyphenate-limit-chars 6 3 3)
+# What a planned paragraph may hold: the inline elements of running text (and the paragraph of
+# an endnote, which print.css runs in with its backlink).
+INLINE = frozenset({"em", "i", "strong", "b", "span", "a", "small", "abbr", "cite", "q", "sup",
+                    "sub", "code", "kbd", "samp", "var", "dfn", "mark", "s", "u", "time", "p"})
+# A line past MAX_SPACE costs more than any number of lines within it: a last-resort plan
+# leaves loose only the lines that cannot be otherwise.
+LOOSE_LINE_BADNESS = 10_000
+_SPACE_RUN = re.compile(r"[ \t\n\r]+")
+
+
+@dataclass
+class _Segment:
+    """A piece of a word between two places a line may break."""
+
+    width: float
+    after: str  # "space" (the word ends), "hyphen" (a hyphen point), "inner" (after a dash), "end"
+    space: float = 0.0  # the width of the space after it
+    hyphen: float = 0.0  # the width of the hyphen drawn when the line breaks here
+    hyphen_like: bool = False  # "inner" after a hyphen ("working-"): the line ends in one
+    where: tuple[int, int] = (0, 0)  # (text node, offset) of the break in the paragraph's texts
+
+
+@dataclass
+class Plan:
+    """The breaks chosen for one paragraph, as places in its text nodes."""
+
+    paragraph: Element
+    spaces_kept: list[tuple[int, int]] = field(default_factory=list)  # spaces to join
+    inner_kept: list[tuple[int, int]] = field(default_factory=list)  # dashes to join
+    hyphens: list[tuple[int, int]] = field(default_factory=list)  # soft hyphens to insert
+    word_spacing: float = 0.0  # px, negative when the plan sets spaces tighter
+    lines: int = 0  # how many lines the plan makes
+    original: list[str | None] = field(default_factory=list)  # the text nodes before the plan
+    style: str | None = None  # the paragraph's style attribute before the plan
+
+
+@dataclass
+class _Paragraph:
+    element: Element
+    lines: list[boxes.LineBox]
+    width: float  # of the lines after the first
+    indent: float  # the first line's indent
+    styles: dict[int, Any]  # id(element) -> the style its text is set in
+
+
+def plan(paragraphs: Iterator[_Paragraph]) -> list[Plan]:
+    return [found for paragraph in paragraphs if (found := _plan(paragraph)) is not None]
+
+
+def paragraphs(page_boxes: list[Any]) -> Iterator[_Paragraph]:
+    """The justified paragraphs of a layout that a plan can be made for."""
+    found: dict[int, _Paragraph] = {}
+    order: list[int] = []
+    refused: set[int] = set()
+    for page in page_boxes:
+        for block, line in _lines_with_blocks(page):
+            if "::" in str(block.element_tag):
+                continue  # a list marker's own line: not the paragraph's
+            element = block.element
+            key = id(element)
+            if key in refused:
+                continue
+            if element is None or block.style["text_align_all"] != "justify" \
+                    or block.style["hyphens"] == "none" or not _simple(element):
+                refused.add(key)
+                continue
+            if key not in found:
+                indent = block.style["text_indent"]
+                indent = indent.value if getattr(indent, "unit", "px") == "px" else None
+                if indent is None:
+                    refused.add(key)
+                    continue
+                found[key] = _Paragraph(element, [], block.width, indent, {})
+                order.append(key)
+            paragraph = found[key]
+            if abs(block.width - paragraph.width) > 0.01:
+                refused.add(key)  # a paragraph across columns or beside a float
+                continue
+            paragraph.lines.append(line)
+            for text in line.descendants():
+                if isinstance(text, boxes.TextBox) and "::" in str(text.element_tag):
+                    refused.add(key)  # generated text ("page 12" after a link): not in the tree
+                elif isinstance(text, boxes.TextBox):
+                    paragraph.styles.setdefault(id(text.element), text.style)
+    for key in order:
+        if key not in refused and len(found[key].lines) > 1:
+            yield found[key]
+
+
+def apply(plans: list[Plan]) -> None:
+    for found in plans:
+        nodes = list(_text_nodes(found.paragraph))
+        found.original = [getattr(owner, attribute) for owner, attribute in nodes]
+        found.style = found.paragraph.get("style")
+        inserts: dict[int, list[tuple[int, str]]] = {}
+        for node, offset in found.spaces_kept + found.inner_kept:
+            inserts.setdefault(node, []).append((offset, WORD_JOINER))
+        for node, offset in found.hyphens:
+            inserts.setdefault(node, []).append((offset, SOFT_HYPHEN))
+        for index, additions in inserts.items():
+            owner, attribute = nodes[index]
+            text = getattr(owner, attribute) or ""
+            for offset, char in sorted(additions, reverse=True):
+                text = text[:offset] + char + text[offset:]
+            setattr(owner, attribute, text)
+        style = (found.paragraph.get("style") or "").rstrip("; ")
+        style += ("; " if style else "") + "hyphens: manual"
+        if found.word_spacing < 0:
+            style += f"; word-spacing: {found.word_spacing:.3f}px"
+        found.paragraph.set("style", style)
+
+
+# ---- reading the paragraph ---------------------------------------------------------------------
+
+def unfollowed(plans: list[Plan], page_boxes: list[Any]) -> list[Plan]:
+    """The plans a layout did not follow: another number of lines, or a line wider than its
+    measure (WeasyPrint misses a planned break in some inline contexts, and the joins then
+    leave the line no other)."""
+    counts: dict[int, int] = {}
+    overfull: set[int] = set()
+    for page in page_boxes:
+        for block, line in _lines_with_blocks(page):
+            key = id(block.element)
+            counts[key] = counts.get(key, 0) + 1
+            right = max((child.position_x + child.margin_width() for child in line.children), default=0.0)
+            if right - block.content_box_x() > block.width + 0.5:
+                overfull.add(key)
+    return [found for found in plans
+            if counts.get(id(found.paragraph)) != found.lines or id(found.paragraph) in overfull]
+
+
+def undo(found: Plan) -> None:
+    for (owner, attribute), text in zip(_text_nodes(found.paragraph), found.original, strict=True):
+        setattr(owner, attribute, text)
+    if found.style is None:
+        found.paragraph.attrib.pop("style", None)
+    else:
+        found.paragraph.set("style", found.style)
+
+
+def _lines_with_blocks(box: Any, parent: Any = None) -> Iterator[tuple[Any, boxes.LineBox]]:
+    if isinstance(box, boxes.LineBox):
+        yield parent, box
+        return
+    if isinstance(box, boxes.MarginBox):
+        return
+    for child in getattr(box, "children", ()):
+        yield from _lines_with_blocks(child, box)
+
+
+def _simple(element: Element) -> bool:
+    """Text and the inline elements of running text only (no image, line break or float)."""
+    return all(isinstance(child.tag, str) and child.tag in INLINE and _simple(child) for child in element)
+
+
+def _text_nodes(element: Element) -> Iterator[tuple[Element, str]]:
+    """The paragraph's text in reading order, as (element, "text" | "tail")."""
+    yield element, "text"
+    for child in element:
+        yield from _descend(child)
+
+
+def _descend(element: Element) -> Iterator[tuple[Element, str]]:
+    yield element, "text"
+    for child in element:
+        yield from _descend(child)
+    yield element, "tail"
+
+
+def _owner(element: Element, attribute: str, parents: dict[int, Element]) -> Element:
+    return element if attribute == "text" else parents[id(element)]
+
+
+@dataclass
+class _Stream:
+    """The paragraph's text as the layout sets it (each run of white space one space), with the
+    text node, offset and style of every character."""
+
+    text: str
+    places: list[tuple[int, int]]  # (text node, offset in its raw text)
+    styles: list[Any]
+    end: tuple[int, int]  # the place just after the last character
+    own_style: Any  # the style of the paragraph's own text
+
+
+def _stream(paragraph: _Paragraph) -> _Stream | None:
+    parents = {id(child): parent for parent in paragraph.element.iter() for child in parent}
+    chars: list[str] = []
+    places: list[tuple[int, int]] = []
+    styles: list[Any] = []
+    end = (0, 0)
+    for index, (node, attribute) in enumerate(_text_nodes(paragraph.element)):
+        text = getattr(node, attribute) or ""
+        if not text:
+            continue
+        owner = node if attribute == "text" else parents.get(id(node), paragraph.element)
+        style = paragraph.styles.get(id(owner))
+        if style is None:
+            return None  # text the layout did not show (or showed through generated content)
+        position = 0
+        for match in _SPACE_RUN.finditer(text):
+            _extend(chars, places, styles, text, position, match.start(), index, style)
+            if chars and chars[-1] != " ":
+                chars.append(" ")
+                places.append((index, match.end()))  # the place of the word that follows
+                styles.append(style)
+            elif chars:
+                places[-1] = (index, match.end())
+            position = match.end()
+        _extend(chars, places, styles, text, position, len(text), index, style)
+        end = (index, len(text))
+    while chars and chars[-1] == " ":
+        chars.pop(), places.pop(), styles.pop()
+    own_style = paragraph.styles.get(id(paragraph.element))
+    return _Stream("".join(chars), places, styles, end, own_style) if chars else None
+
+
+def _extend(chars: list[str], places: list[tuple[int, int]], styles: list[Any], text: str, start: int,
+            stop: int, node: int, style: Any) -> None:
+    for offset in range(start, stop):
+        chars.append(text[offset])
+        places.append((node, offset))
+        styles.append(style)
+
+
+def _segments(paragraph: _Paragraph) -> list[_Segment] | None:
+    """The paragraph's words cut at every place a line may break (Pango's own break
+    opportunities, as WeasyPrint uses them, and the dictionary's hyphen points), measured in
+    their styles."""
+    stream = _stream(paragraph)
+    if stream is None:
+        return None
+    text = stream.text
+    lang = stream.styles[0]["lang"]
+    attributes = get_log_attrs(text, lang)
+    breaks = [position for position in range(1, len(text)) if attributes[position].is_line_break]
+    segments: list[_Segment] = []
+    start = 0
+    for stop in [*breaks, len(text)]:
+        piece = text[start:stop]
+        at = stream.places[stop] if stop < len(text) else stream.end
+        if stop == len(text):
+            kind, body = "end", piece
+        elif piece.endswith(" "):
+            kind, body = "space", piece[:-1]
+        else:
+            kind, body = "inner", piece
+        segments += _word_segments(body, start, stream, lang)
+        segments[-1].after, segments[-1].where = kind, at
+        if kind == "space":
+            segments[-1].space = _space(stream.styles[stop - 1])
+        segments[-1].hyphen_like = kind == "inner" and body.endswith("-")
+        start = stop
+    return segments
+
+
+def _word_segments(word: str, start: int, stream: _Stream, lang: str | None) -> list[_Segment]:
+    """A word (no break inside but hyphen points) as segments; the last one's `after` is set
+    by the caller."""
+    segments = []
+    previous = 0
+    # Hyphen points only in the paragraph's own text: WeasyPrint 70 misses a soft hyphen inside
+    # an inline element when the line has no other break left.
+    own = _one_style(stream, start, start + len(word)) and stream.styles[start] is stream.own_style \
+        and stream.own_style["hyphens"] == "auto"  # "manual": the author's soft hyphens only
+    for point in _hyphen_points(word, lang) if own else []:
+        segments.append(_Segment(_width_run(stream.text, start + previous, start + point, stream), "hyphen",
+                                 hyphen=_width("\u2010", stream.styles[start]),
+                                 where=stream.places[start + point]))
+        previous = point
+    segments.append(_Segment(_width_run(stream.text, start + previous, start + len(word), stream), "end"))
+    return segments
+
+
+def _one_style(stream: _Stream, start: int, stop: int) -> bool:
+    return all(style is stream.styles[start] for style in stream.styles[start:stop])
+
+
+def _width_run(text: str, start: int, stop: int, stream: _Stream) -> float:
+    """The width of text[start:stop], each run of one style measured in it."""
+    width = 0.0
+    run_start = start
+    for position in range(start + 1, stop + 1):
+        if position == stop or stream.styles[position] is not stream.styles[run_start]:
+            width += _width(text[run_start:position], stream.styles[run_start])
+            run_start = position
+    return width
+
+
+def _hyphen_points(word: str, lang: str | None) -> list[int]:
+    """Where the dictionary hyphenates the letters of `word`, at least MIN_FRAGMENT letters from
+    either end; none in a word with anything but letters around its punctuation."""
+    match = re.fullmatch(r"([^\w]*)([^\W\d_]+)((?:[’'][^\W\d_]{1,2})?[^\w]*)", word)
+    if match is None or len(match.group(2)) < MIN_WORD or not lang:
+        return []
+    lead = len(match.group(1))
+    return [lead + p for p in _dictionary(lang).positions(match.group(2))]
+
+
+@functools.lru_cache(maxsize=8)
+def _dictionary(lang: str) -> pyphen.Pyphen:
+    code = lang.replace("-", "_")
+    if code not in pyphen.LANGUAGES:
+        code = pyphen.language_fallback(code) or "en_US"
+    return pyphen.Pyphen(lang=code, left=MIN_FRAGMENT, right=MIN_FRAGMENT)
+
+
+_STYLE_KEYS = ("font_family", "font_size", "font_style", "font_weight", "font_stretch",
+               "font_variant_caps", "font_variant_numeric", "font_variant_ligatures",
+               "font_feature_settings", "font_kerning", "letter_spacing", "word_spacing", "lang")
+
+
+def _style_key(style: Any) -> str:
+    return repr(tuple(style[name] for name in _STYLE_KEYS))
+
+
+_widths: dict[tuple[str, str], float] = {}
+
+
+def _width(text: str, style: Any) -> float:
+    if not text:
+        return 0.0
+    key = (_style_key(style), text)
+    if key not in _widths:
+        _widths[key] = split_first_line(text, style, None, None, 0)[3]
+    return _widths[key]
+
+
+def _space(style: Any) -> float:
+    return _width("n n", style) - _width("nn", style)
+
+
+# ---- choosing the breaks -----------------------------------------------------------------------
+
+@dataclass
+class _Node:
+    demerits: float
+    previous: tuple[int, int] | None  # (segment, hyphens in a row) of the break before
+    shrink: float  # the most a line so far needed its spaces narrowed, px per space
+
+
+class _Sums:
+    """Prefix sums over the segments: a line's widths in constant time."""
+
+    def __init__(self, segments: list[_Segment]):
+        self.segments = segments
+        self.widths, self.spaces, self.counts = [0.0], [0.0], [0]
+        for segment in segments:
+            is_space = segment.after == "space"
+            self.widths.append(self.widths[-1] + segment.width)
+            self.spaces.append(self.spaces[-1] + (segment.space if is_space else 0.0))
+            self.counts.append(self.counts[-1] + is_space)
+
+    def line(self, first: int, end: int) -> tuple[float, float, int]:
+        """Width of segments first..end set without justification, the width of its spaces
+        (those after first..end-1), and how many there are."""
+        spaces = self.spaces[end] - self.spaces[first]
+        width = self.widths[end + 1] - self.widths[first] + spaces + self.segments[end].hyphen
+        return width, spaces, self.counts[end] - self.counts[first]
+
+
+def _plan(paragraph: _Paragraph) -> Plan | None:
+    segments = _segments(paragraph)
+    if segments is None or len(segments) < 2:
+        return None
+    best = _breaks(segments, paragraph.width, paragraph.indent, MAX_SPACE) \
+        or _breaks(segments, paragraph.width, paragraph.indent, LAST_RESORT_SPACE)
+    if best is None:
+        return None
+    breaks, shrink = best
+    chosen = set(breaks)
+    found = Plan(paragraph.element, word_spacing=-shrink, lines=len(breaks))
+    for index, segment in enumerate(segments):
+        if segment.after == "space" and index not in chosen:
+            found.spaces_kept.append(segment.where)
+        elif segment.after == "inner" and index not in chosen:
+            found.inner_kept.append(segment.where)
+        elif segment.after == "hyphen" and index in chosen:
+            found.hyphens.append(segment.where)
+    return found
+
+
+def _breaks(segments: list[_Segment], width: float, indent: float, loosest: float
+            ) -> tuple[list[int], float] | None:
+    """The breaks (indexes of the segments lines end with) of least total demerits, and the
+    narrowing of the spaces the tightest line needs."""
+    sums = _Sums(segments)
+    nodes: dict[tuple[int, int], _Node] = {(-1, 0): _Node(0.0, None, 0.0)}
+    every = dict(nodes)  # for the way back: the active ones are forgotten as the lines move on
+    last = len(segments) - 1
+    for end in range(len(segments)):
+        kind = segments[end].after
+        hyphenated = kind == "hyphen" or (kind == "inner" and segments[end].hyphen_like)
+        found: dict[tuple[int, int], _Node] = {}
+        for (start, run), node in nodes.items():
+            available = width - (indent if start == -1 else 0.0) - SLACK
+            line = _line(sums, start + 1, end, available, end == last, loosest)
+            if line is None:
+                continue
+            badness, shrink = line
+            new_run = run + 1 if hyphenated else 0
+            if new_run > MAX_HYPHEN_RUN:
+                continue
+            demerits = (10 + badness) ** 2 + (HYPHEN_PENALTY ** 2 if kind == "hyphen" else 0)
+            if hyphenated and run:
+                demerits += DOUBLE_HYPHEN_DEMERITS
+            total = node.demerits + demerits
+            reached = (end, new_run)
+            if reached not in found or total < found[reached].demerits:
+                found[reached] = _Node(total, (start, run), max(node.shrink, shrink))
+        # A break whose line could no longer reach past here, however tight, is done with.
+        nodes = {key: node for key, node in nodes.items()
+                 if not _too_long(sums, key[0] + 1, end, width - (indent if key[0] == -1 else 0.0))}
+        nodes.update(found)
+        every.update(found)
+        if not nodes:
+            return None
+    ends = [key for key in nodes if key[0] == last]
+    if not ends:
+        return None
+    best = min(ends, key=lambda k: (nodes[k].demerits, k))
+    shrink = nodes[best].shrink
+    breaks = []
+    step: tuple[int, int] | None = best
+    while step is not None and step[0] >= 0:
+        breaks.append(step[0])
+        step = every[step].previous
+    return sorted(breaks), shrink
+
+
+def _too_long(sums: _Sums, first: int, end: int, width: float) -> bool:
+    natural, spaces, _ = sums.line(first, end)
+    return natural - sums.segments[end].hyphen - (1 - MIN_SPACE) * spaces > width + 0.01
+
+
+def _line(sums: _Sums, first: int, end: int, width: float, last: bool, loosest: float
+          ) -> tuple[float, float] | None:
+    """The badness of a line and the narrowing of its spaces (px each) it needs; None if it
+    cannot be set within the limits. The last line is not justified: it only has to fit."""
+    natural, spaces, count = sums.line(first, end)
+    if count == 0:
+        return (0.0, 0.0) if last and natural <= width + 0.01 else None
+    ratio = 1 + (width - natural) / spaces  # each space, in normal spaces, when justified
+    if last:
+        return (0.0, max(0.0, (natural - width) / count)) if ratio >= MIN_SPACE else None
+    if ratio < MIN_SPACE or ratio > loosest:
+        return None
+    badness = 100 * ((ratio - 1) / (MAX_SPACE - 1)) ** 3 if ratio >= 1 else \
+        100 * ((1 - ratio) / (1 - MIN_SPACE)) ** 3
+    if ratio > MAX_SPACE:
+        badness += LOOSE_LINE_BADNESS
+    return badness, max(0.0, (1 - ratio) * spaces / count)
