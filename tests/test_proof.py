@@ -206,3 +206,47 @@ def test_a_line_of_the_pdf_is_found_in_its_markdown(tmp_path: Path) -> None:
     assert sources.locate("mit‐tee met on a grey morning and, after considerable discus‐") == (one, 3)
     assert sources.locate("after considerable discussion1 of the accounts.") == (one, 4)
     assert sources.locate("The committee met") is None  # in both files: no one place
+
+
+def test_a_contents_entry_without_its_page_number(tmp_path: Path) -> None:
+    leaders_only = 'nav.contents li a::after { content: leader(". ") !important; }'
+    codes, out = proof_codes(tmp_path / "a", TEXT, leaders_only)
+    assert "proof-contents-number" in codes, out
+    assert 'the contents entry "One" has no page number' in out
+    clean, out = proof_codes(tmp_path / "b", TEXT)
+    assert "proof-contents-number" not in clean, out
+
+
+def test_a_line_holding_only_a_piece_of_a_word(tmp_path: Path) -> None:
+    # A word as long as the line with one soft hyphen: its first piece fills a line alone.
+    piece = "m" * 35
+    word = f"{piece}\u00ad{'n' * 20}"
+    codes, out = proof_codes(tmp_path / "a", f"Words before it: {word} and words after it. {TEXT}",
+                             "p { hyphens: manual; }", first_fit=True)
+    assert "proof-hyphen-stranded" in codes, out
+    assert f'the line holds only "{piece}\u2010"' in out
+    clean, out = proof_codes(tmp_path / "b", f"Words before it: {'m' * 12} and words after it. {TEXT}")
+    assert "proof-hyphen-stranded" not in clean, out
+
+
+def test_a_heading_alone_at_the_foot_of_a_page(tmp_path: Path) -> None:
+    # print.css keeps a heading with its text; a stylesheet that lets it go shows the fault.
+    sections = "\n\n".join(f"## Section {n}\n\n{TEXT * (1 + n % 4)}" for n in range(1, 16))
+    codes, out = proof_codes(tmp_path / "a", sections, "h2 { break-after: auto !important; }",
+                             first_fit=True)
+    assert "proof-heading-foot" in codes, out
+    clean, out = proof_codes(tmp_path / "b", sections)
+    assert "proof-heading-foot" not in clean, out
+
+
+def test_a_line_broken_short_by_a_no_break_run(tmp_path: Path) -> None:
+    # Five words joined by no-break spaces cannot follow the word before them on its line,
+    # nor start the next line with it: that word is left alone on a short line.
+    words = " ".join(TEXT.split()[:7])
+    joined = "\u00a0".join(["Puddlecombe"] * 5)
+    body = f"{TEXT}{words} extraordinarily {joined} and so on. {TEXT}"
+    codes, out = proof_codes(tmp_path / "a", body, "p { hyphens: manual; }", first_fit=True)
+    assert "proof-short-line" in codes, out
+    assert '"extraordinarily" breaks short inside a justified paragraph' in out
+    clean, out = proof_codes(tmp_path / "b", body.replace("\u00a0", " "), "p { hyphens: manual; }")
+    assert "proof-short-line" not in clean, out
