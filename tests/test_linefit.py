@@ -97,3 +97,35 @@ def test_a_step_that_made_a_paragraph_looser_is_taken_back() -> None:
     linefit._judge_steps(second := linefit.Fixes(steps={p: 2}), state, {p: 3.2})
     linefit.apply(second, state)
     assert p.get("style") == "color: black" and p in state.settled
+
+
+def test_the_space_before_an_inline_element_goes_inside_it() -> None:
+    """WeasyPrint 70 leaves "Extraordin‐" alone on a line when only the space before <em>
+    overflows (the minimal case of the upstream report); with the space inside the element the
+    line breaks between words. If this starts failing on its first assertion, WeasyPrint fixed
+    it and linefit.SPACE_INSIDE can go."""
+    from weasyprint import HTML
+    from weasyprint.formatting_structure import boxes
+
+    page = ('<html lang="en"><style>@page { size: 200pt 100pt; margin: 0 } p { font: 12pt '
+            '"DejaVu Serif"; hyphens: auto; width: 128pt; margin: 0 }</style>'
+            "<p>Extraordinary things <em>happen</em></p></html>")
+
+    def lines(document: HTML) -> list[str]:
+        found: list[str] = []
+
+        def walk(box: object) -> None:
+            if isinstance(box, boxes.LineBox):
+                found.append("".join(t.text for t in box.descendants() if isinstance(t, boxes.TextBox)))
+            for child in getattr(box, "children", ()):
+                walk(child)
+
+        walk(document.render().pages[0]._page_box)
+        return [line.strip() for line in found]
+
+    assert lines(HTML(string=page)) == ["Extraordin\u2010", "ary things happen"]
+    mended = HTML(string=page)
+    linefit.prepare(mended.etree_element)
+    from bookbuild.writers.pdf import _reparsed
+
+    assert lines(_reparsed(mended)) == ["Extraordinary things", "happen"]

@@ -88,7 +88,8 @@ UNBROKEN = frozenset({"pre", "code", "script", "style", "kbd", "samp"})
 
 def prepare(element: Element) -> None:
     """Before the first layout: the breaks print allows and the EPUB's text does not carry, and
-    the ones it forbids: a note call never starts a line ("Oastler:" then "11" alone)."""
+    the ones it forbids: a note call never starts a line ("Oastler:" then "11" alone). And the
+    space before an inline element goes inside it (below)."""
     if element.tag in UNBROKEN:
         return
     if element.text:
@@ -98,9 +99,30 @@ def prepare(element: Element) -> None:
         prepare(child)
         if child.tag == "sup" and "noteref" in (child.get("class") or "").split():
             _join_before(element, previous)
+        elif child.tag in SPACE_INSIDE:
+            _space_inside(element, previous, child)
         if child.tail:
             child.tail = print_breaks(child.tail)
         previous = child
+
+
+# WeasyPrint 70 hyphenates the first word of a run of text that ends in a space before an inline
+# element when the words fit the line and the space does not, and leaves that fragment alone on
+# a line ("Extraordin‐" / "ary things <em>happen</em>"; reported upstream with a minimal case).
+# With the space inside the element ("things<em> happen</em>") the line breaks as it should.
+SPACE_INSIDE = frozenset({"em", "i", "strong", "b", "span", "a", "cite", "q", "small", "abbr", "dfn",
+                          "mark", "time", "var"})
+
+
+def _space_inside(parent: Element, previous: Element | None, child: Element) -> None:
+    before = parent.text if previous is None else previous.tail
+    if not before or not before.endswith(" "):
+        return
+    if previous is None:
+        parent.text = before.rstrip(" ")
+    else:
+        previous.tail = before.rstrip(" ")
+    child.text = " " + (child.text or "")
 
 
 def _join_before(parent: Element, previous: Element | None) -> None:
