@@ -45,7 +45,7 @@ LAST_RESORT_SPACE = 3 * LOOSE_SPACE_RATIO
 # its units and kerns across the pieces measured apart. A planned line that did not fit after
 # all would have no break left (WeasyPrint then runs it on to the next soft hyphen).
 SLACK = 1.0
-HYPHEN_PENALTY = 50  # TeX's \hyphenpenalty
+HYPHEN_PENALTY = 100  # TeX's \hyphenpenalty is 50: fewer hyphens, at little cost in spacing
 DOUBLE_HYPHEN_DEMERITS = 3000  # TeX's \doublehyphendemerits: two hyphenated lines in a row
 MIN_WORD = 2 * MIN_FRAGMENT  # the shortest word hyphenated (print.css: hyphenate-limit-chars 6 3 3)
 # What a planned paragraph may hold: the inline elements of running text (and the paragraph of

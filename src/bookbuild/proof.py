@@ -352,7 +352,8 @@ def _check_page(index: int, lines: list[Line], block: Block, normal_space: float
                 f"stands {past:.1f} pt outside the text block", "allow a break in it, or rephrase")
         if block.full(line) and following is not None and len(words) > 2:
             gaps = line.word_gaps()
-            if gaps and statistics.median(gaps) / line.size > LOOSE_SPACE_RATIO * normal_space:
+            loose = gaps and statistics.median(gaps) / line.size > LOOSE_SPACE_RATIO * normal_space
+            if loose and _even(gaps):
                 say(line, "loose", f'the word spaces of "{_quote(line)}" are '
                     f"{statistics.median(gaps) / line.size / normal_space:.1f} times the normal space",
                     "let a dash or a long word break, or rephrase")
@@ -425,6 +426,13 @@ def _ends_chapter(pages: list[list[Line]], index: int, block: Block) -> bool:
     """The page after is empty or opens a chapter (a heading, or text sunk below the top)."""
     after = pages[index + 1] if index + 1 < len(pages) else []
     return not after or after[0].size > block.size * 1.1 or after[0].baseline < block.top - 3 * block.leading
+
+
+def _even(gaps: list[float]) -> bool:
+    """Justification spaces a line's words evenly; a table row's or tab-set line's gaps are
+    uneven, and no measure of a justified line."""
+    middle = statistics.median(gaps)
+    return sum(abs(gap - middle) <= max(0.75, 0.15 * middle) for gap in gaps) >= 0.6 * len(gaps)
 
 
 def _letter_before_end(text: str) -> bool:
