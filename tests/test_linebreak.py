@@ -58,3 +58,11 @@ def test_never_more_hyphens_in_a_row_than_the_limit() -> None:
 
 def test_no_plan_when_a_word_is_wider_than_the_line() -> None:
     assert _breaks(words(40, 300, 40), 170.0, 0.0, linebreak.LAST_RESORT_SPACE) is None
+
+
+def test_hyphen_points_follow_the_language_and_only_a_dictionary_it_has() -> None:
+    assert linebreak._hyphen_points("extraordinary", "en-US")
+    assert linebreak._hyphen_points("everything", "en-GB") == []  # en-GB does not break it
+    assert linebreak._hyphen_points("everything", "en-US") == [5]  # every-thing
+    # No patterns for Finnish: WeasyPrint hyphenates nothing, and neither does the plan.
+    assert linebreak._hyphen_points("kirjoittaminen", "fi") == []

@@ -129,3 +129,19 @@ def test_the_space_before_an_inline_element_goes_inside_it() -> None:
     from bookbuild.writers.pdf import _reparsed
 
     assert lines(_reparsed(mended)) == ["Extraordinary things", "happen"]
+
+
+def test_the_space_stays_before_elements_that_draw_around_their_text() -> None:
+    p = paragraph("said ", q := Element("q"), " and ", em := Element("em"))
+    q.text, em.text = "yes", "no"
+    linefit.prepare(p)
+    assert tostring(p, encoding="unicode") == "<p>said <q>yes</q> and<em> no</em></p>"
+
+
+def test_two_occurrences_of_a_word_in_one_round_are_both_kept_whole() -> None:
+    p = paragraph("considerable, considerable and considerable")
+    linefit.apply(linefit.Fixes(whole_words=[(p, "considerable", 0), (p, "considerable", 1)]),
+                  linefit.FitState())
+    assert tostring(p, encoding="unicode") == (
+        '<p><span style="hyphens: manual">considerable</span>, <span style="hyphens: manual">'
+        "considerable</span> and considerable</p>")

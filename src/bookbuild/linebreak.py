@@ -116,8 +116,9 @@ def paragraphs(page_boxes: list[Any]) -> Iterator[_Paragraph]:
                 continue
             if key not in found:
                 indent = block.style["text_indent"]
-                indent = indent.value if getattr(indent, "unit", "px") == "px" else None
-                if indent is None:
+                # A length in px; a percentage or a calc() the cascade could not resolve: refused.
+                indent = indent.value if getattr(indent, "unit", None) == "px" else None
+                if not isinstance(indent, (int, float)):
                     refused.add(key)
                     continue
                 found[key] = _Paragraph(element, [], block.width, indent, {})
@@ -170,6 +171,8 @@ def unfollowed(plans: list[Plan], page_boxes: list[Any]) -> list[Plan]:
     overfull: set[int] = set()
     for page in page_boxes:
         for block, line in _lines_with_blocks(page):
+            if "::" in str(block.element_tag):
+                continue  # a list marker's own line, as in paragraphs()
             key = id(block.element)
             counts[key] = counts.get(key, 0) + 1
             right = max((child.position_x + child.margin_width() for child in line.children), default=0.0)
@@ -341,18 +344,19 @@ def _hyphen_points(word: str, lang: str | None) -> list[int]:
     """Where the dictionary hyphenates the letters of `word`, at least MIN_FRAGMENT letters from
     either end; none in a word with anything but letters around its punctuation."""
     match = re.fullmatch(r"([^\w]*)([^\W\d_]+)((?:[’'][^\W\d_]{1,2})?[^\w]*)", word)
-    if match is None or len(match.group(2)) < MIN_WORD or not lang:
+    dictionary = _dictionary(lang) if lang else None
+    if match is None or len(match.group(2)) < MIN_WORD or dictionary is None:
         return []
     lead = len(match.group(1))
-    return [lead + p for p in _dictionary(lang).positions(match.group(2))]
+    return [lead + p for p in dictionary.positions(match.group(2))]
 
 
 @functools.lru_cache(maxsize=8)
-def _dictionary(lang: str) -> pyphen.Pyphen:
-    code = lang.replace("-", "_")
-    if code not in pyphen.LANGUAGES:
-        code = pyphen.language_fallback(code) or "en_US"
-    return pyphen.Pyphen(lang=code, left=MIN_FRAGMENT, right=MIN_FRAGMENT)
+def _dictionary(lang: str) -> pyphen.Pyphen | None:
+    """The language's hyphenation patterns, as WeasyPrint finds them; None for a language
+    pyphen has none for (WeasyPrint then hyphenates nothing, and neither does the plan)."""
+    code = pyphen.language_fallback(lang.replace("-", "_"))
+    return pyphen.Pyphen(lang=code, left=MIN_FRAGMENT, right=MIN_FRAGMENT) if code else None
 
 
 _STYLE_KEYS = ("font_family", "font_size", "font_style", "font_weight", "font_stretch",
@@ -488,7 +492,7 @@ def _line(sums: _Sums, first: int, end: int, width: float, last: bool, loosest: 
     """The badness of a line and the narrowing of its spaces (px each) it needs; None if it
     cannot be set within the limits. The last line is not justified: it only has to fit."""
     natural, spaces, count = sums.line(first, end)
-    if count == 0:
+    if count == 0 or spaces <= 0:
         return (0.0, 0.0) if last and natural <= width + 0.01 else None
     ratio = 1 + (width - natural) / spaces  # each space, in normal spaces, when justified
     if last:

@@ -110,8 +110,9 @@ def prepare(element: Element) -> None:
 # element when the words fit the line and the space does not, and leaves that fragment alone on
 # a line ("Extraordin‐" / "ary things <em>happen</em>"; reported upstream with a minimal case).
 # With the space inside the element ("things<em> happen</em>") the line breaks as it should.
-SPACE_INSIDE = frozenset({"em", "i", "strong", "b", "span", "a", "cite", "q", "small", "abbr", "dfn",
-                          "mark", "time", "var"})
+# Not for elements that draw something around their text (q's quotation marks, mark's
+# background, abbr's underline): the space would be drawn inside them.
+SPACE_INSIDE = frozenset({"em", "i", "strong", "b", "span", "a", "cite", "small", "dfn", "time", "var"})
 
 
 def _space_inside(parent: Element, previous: Element | None, child: Element) -> None:
@@ -200,7 +201,9 @@ def _judge_steps(fixes: Fixes, state: FitState, loosest: dict[Element, float]) -
 def apply(fixes: Fixes, state: FitState) -> bool:
     """Make the fixes in the tree; False when none changed anything."""
     changed = False
-    for element, word, occurrence in fixes.whole_words:
+    # The last occurrence first: wrapping one takes it out of the element's own text, and the
+    # occurrences after it would count one less.
+    for element, word, occurrence in sorted(fixes.whole_words, key=lambda fix: -fix[2]):
         changed |= _keep_whole(element, word, occurrence)
     for paragraph, step in fixes.steps.items():
         state.steps[paragraph] = step

@@ -203,7 +203,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         staging.abort()
         raise
     if pdf_job is not None:
-        state.record(slug, pdf.pages, image_sizes(manuscript))
+        state.record(slug, pdf.predicted_pages or pdf.pages, image_sizes(manuscript))
     return result
 
 

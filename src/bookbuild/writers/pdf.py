@@ -33,6 +33,10 @@ class PdfResult:
     pages: int
     layouts: int  # how many times the book was laid out (1 when the gutter band was predicted)
     band: int  # the gutter band the margins were set for
+    # The page count of the unfitted layout the band was chosen from: what the next build
+    # predicts its band from (the fitted count may stand in another band, and a guess from it
+    # could choose another gutter for the same sources).
+    predicted_pages: int = 0
 
 
 def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
@@ -65,14 +69,16 @@ class Layout:
         into lines as a whole (linebreak.py) and the book laid out again; then the line fitting
         mends the rest while each round has fewer faults, at most FIT_LAYOUTS layouts in all.
         The layout with the fewest faults, and how many more layouts were made."""
-        state = linefit.FitState()
-        fixes = linefit.find(first, state)
+        fixes = linefit.find(first, linefit.FitState())
         best = (fixes.score, first)
+        state = linefit.FitState()  # (the judgement of the first layout's fixes starts here)
         plans = linebreak.plan(linebreak.paragraphs([page._page_box for page in first.pages])) \
             if FIT_LAYOUTS > 1 else []
         more = 0
         undone = False
-        if plans:
+        if not plans:
+            fixes = linefit.find(first, state)
+        else:
             linebreak.apply(plans)
             state.planned.update(found.paragraph for found in plans)
             rendered = self.render()
@@ -129,7 +135,7 @@ def _reparsed(source: HTML) -> HTML:
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None) -> PdfResult:
-    rendered, layouts, band = layout_in_band(document, previous_pages)
+    rendered, layouts, band, unfitted_pages = layout_in_band(document, previous_pages)
     pad_to_even(rendered, document.page_css[band])
     first_body_page = body_start(rendered)
     options = write_options(document.options)
@@ -140,7 +146,7 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None 
 
     with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
         rendered.write_pdf(handle, finisher=finish, **options)
-    return PdfResult(target, len(rendered.pages), layouts, band)
+    return PdfResult(target, len(rendered.pages), layouts, band, unfitted_pages)
 
 
 def write_options(options: PdfOptions) -> dict[str, object]:
@@ -153,7 +159,7 @@ def write_options(options: PdfOptions) -> dict[str, object]:
 
 
 def layout_in_band(document: PrintDocument, previous_pages: int | None
-                   ) -> tuple[Document, int, int]:
+                   ) -> tuple[Document, int, int, int]:
     """Lay out with the gutter for the predicted page count; again only if the guess was wrong;
     then fit the lines of the layout whose band is right.
 
@@ -161,7 +167,7 @@ def layout_in_band(document: PrintDocument, previous_pages: int | None
     gutter than needed is tried narrower once; if that pushes the book into a bigger band, the
     wider (valid) layout stands. The fitting changes a page count by a line or two; if that
     ever leaves the gutter too narrow, the unfitted layout stands. Returns the layout, how many
-    were made, and its band.
+    were made, its band, and the unfitted layout's page count (the next build's prediction).
     """
     band = band_index(previous_pages or document.estimated_pages)
     valid: tuple[Layout, Document, int] | None = None
@@ -179,7 +185,7 @@ def layout_in_band(document: PrintDocument, previous_pages: int | None
     fitted, more = book.fit(first)
     if band_index(even(len(fitted.pages))) > band:
         fitted = first
-    return fitted, layouts + more, band
+    return fitted, layouts + more, band, len(first.pages)
 
 
 def even(pages: int) -> int:
