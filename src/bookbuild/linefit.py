@@ -111,8 +111,9 @@ def prepare(element: Element) -> None:
 # a line ("Extraordin‐" / "ary things <em>happen</em>"; reported upstream with a minimal case).
 # With the space inside the element ("things<em> happen</em>") the line breaks as it should.
 # Not for elements that draw something around their text (q's quotation marks, mark's
-# background, abbr's underline): the space would be drawn inside them.
-SPACE_INSIDE = frozenset({"em", "i", "strong", "b", "span", "a", "cite", "small", "dfn", "time", "var"})
+# background, abbr's underline), nor links: the space would be drawn inside them, or be part of
+# the link (a note's "(page N)" link would start at a line's end and take in the next line).
+SPACE_INSIDE = frozenset({"em", "i", "strong", "b", "span", "cite", "small", "dfn", "time", "var"})
 
 
 def _space_inside(parent: Element, previous: Element | None, child: Element) -> None:
