@@ -301,7 +301,7 @@ def _segments(paragraph: _Paragraph) -> list[_Segment] | None:
         segments += _word_segments(body, start, stream, lang)
         segments[-1].after, segments[-1].where = kind, at
         if kind == "space":
-            segments[-1].space = _space(stream.styles[stop - 1])
+            segments[-1].space = space_width(stream.styles[stop - 1])
         segments[-1].hyphen_like = kind == "inner" and body.endswith("-")
         start = stop
     return segments
@@ -380,7 +380,8 @@ def _width(text: str, style: Any) -> float:
     return _widths[key]
 
 
-def _space(style: Any) -> float:
+def space_width(style: Any) -> float:
+    """A word space in `style`, as Pango sets it (word-spacing included)."""
     return _width("n n", style) - _width("nn", style)
 
 

@@ -25,8 +25,8 @@ from xml.etree.ElementTree import Element
 
 from weasyprint.document import Document
 from weasyprint.formatting_structure import boxes
-from weasyprint.text.line_break import split_first_line
 
+from .linebreak import space_width
 from .printspec import LOOSE_SPACE_RATIO, MAX_HYPHEN_RUN, MIN_FRAGMENT
 from .typography import print_breaks
 
@@ -318,23 +318,9 @@ def _looseness(line: _Line) -> float:
     if not spaced:
         return 0.0
     text = spaced[0]
-    space = _space_width(text)
+    space = space_width(text.style)
     normal = space - text.style["word_spacing"]
     return (space + text.justification_spacing) / normal if normal > 0 else 0.0
-
-
-_space_widths: dict[tuple[Any, ...], float] = {}
-
-
-def _space_width(text: boxes.TextBox) -> float:
-    style = text.style
-    key = (tuple(style["font_family"]), style["font_size"], style["font_style"], style["font_weight"],
-           style["word_spacing"], style["letter_spacing"])
-    if key not in _space_widths:
-        spaced = split_first_line("n n", style, None, None, 0)[3]
-        joined = split_first_line("nn", style, None, None, 0)[3]
-        _space_widths[key] = spaced - joined
-    return _space_widths[key]
 
 
 # ---- mending the tree ------------------------------------------------------------------------
