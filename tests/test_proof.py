@@ -156,6 +156,24 @@ def test_lone_first_and_last_lines_of_paragraphs(tmp_path: Path) -> None:
     assert not {"proof-orphan", "proof-widow"} & set(clean), out
 
 
+def test_a_verse_line_keeps_its_turnover_and_is_no_widow(tmp_path: Path) -> None:
+    # Lines too long for the measure turn, indented: a turnover never starts a page, and a line
+    # with its turnover at the head of a page is no paragraph's last line.
+    line = "And the river ran on below the bridges of the old town, with the boats going down on the tide"
+    stanza = "  \n".join(f"{line} {n}" for n in range(8))
+    codes, out = proof_codes(tmp_path, "\n\n".join([stanza] * 14))
+    assert not {"proof-widow", "proof-orphan", "proof-short-page"} & set(codes), out
+    from pdfread import Pdf
+
+    pdf = Pdf(next((tmp_path / "out").glob("proof.pdf")))
+    pages = [[row for row in (page.extract_text() or "").splitlines() if "the" in row or "tide" in row]
+             for page in pdf.pages]
+    verse_pages = [rows for rows in pages if any("river" in row for row in rows)]
+    assert len(verse_pages) > 3
+    assert any(not rows[1].startswith("And") for rows in verse_pages)  # the lines do turn
+    assert all(rows[0].startswith("And") for rows in verse_pages), [rows[0] for rows in verse_pages]
+
+
 def test_proof_lines_name_the_page(tmp_path: Path) -> None:
     _, out = proof_codes(tmp_path, f"{TEXT}A snowman \u2603 between the lines.")
     line = next(line for line in out.splitlines() if "warning[proof-glyph]" in line)

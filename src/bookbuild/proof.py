@@ -29,6 +29,10 @@ WORD_GAP = 0.1  # of the font size: a gap wider than this between glyphs is a wo
 SHORT_LINE = 2 / 3  # of the measure: shorter, inside a justified paragraph, is a forced break
 EDGE_PT = 2.0  # a line this close to the right edge reaches it (is justified; a hyphen overhangs)
 OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's overhang is less)
+# A paragraph's first-line indent (print.css: 1.2 em) is less than this many times the body's
+# font size as the PDF gives it (in CSS px: 14.7 for 11 pt); a line set in further is a block
+# quote's or a list's, or the turnover of a verse line too long for the measure (2.5 em).
+PARAGRAPH_INDENT = 1.5
 CONTENTS_EDGE_PT = 0.5  # how far the contents' page numbers may stray from one right edge
 # Faces a book may use beside its typeface: the monospaced face print.css gives code, and the
 # declared fallback for the symbols EB Garamond lacks (⋮, ⅜), Linux Libertine, which matches it.
@@ -382,10 +386,10 @@ def _check_page_ends(index: int, pages: list[list[Line]], block: Block, say: War
     elif body and last is body[-1] and len(lines) > 1 and after and _continues(last, after[0], block):
         above = lines[-2]
         indent = last.left - above.left
-        if EDGE_PT < indent < 2.5 * block.size and block.full(last):
+        if _paragraph_indent(indent, block) and block.full(last):
             say(last, "orphan", f'the first line of a paragraph, "{_quote(last)}", stands alone at the '
                 "foot of the page", "keep two lines together (orphans), or let the page run a line short")
-        elif indent > 2.5 * block.size and above.baseline - last.baseline > 1.3 * block.leading:
+        elif indent >= PARAGRAPH_INDENT * block.size and _gap_between(above, last, block):
             say(last, "orphan", f'the first line of a block quote or list, "{_quote(last)}", stands alone '
                 "at the foot of the page", "keep its first two lines together")
     first = lines[0]
@@ -406,7 +410,15 @@ def _continues(last: Line, first_next: Line, block: Block) -> bool:
 
 
 def _starts_block(line: Line, above: Line, block: Block) -> bool:
-    return line.left - above.left > EDGE_PT or above.baseline - line.baseline > 1.3 * block.leading
+    return _paragraph_indent(line.left - above.left, block) or _gap_between(above, line, block)
+
+
+def _gap_between(above: Line, line: Line, block: Block) -> bool:
+    return above.baseline - line.baseline > 1.3 * block.leading
+
+
+def _paragraph_indent(indent: float, block: Block) -> bool:
+    return EDGE_PT < indent < PARAGRAPH_INDENT * block.size
 
 
 def _count_spreads(pages: list[list[Line]], block: Block, result: ProofResult) -> None:
