@@ -1,10 +1,20 @@
-"""Optimal line breaking: the plan for a paragraph, from measured pieces of text."""
+"""Optimal line breaking: the plan for a paragraph, from measured pieces of text, and on a layout."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from test_linefit import FIT_LAYOUTS, laid_out
+from test_proof import TEXT, make_book
+
 from bookbuild import linebreak
 from bookbuild.linebreak import _breaks, _Segment
+from bookbuild.pipeline import build_timestamp, iso, prepare
 from bookbuild.printspec import MAX_HYPHEN_RUN
+from bookbuild.render import render_print
+from bookbuild.resources import book_fonts
+from bookbuild.writers import pdf as pdf_writer
 
 SPACE = 5.0
 
@@ -66,3 +76,85 @@ def test_hyphen_points_follow_the_language_and_only_a_dictionary_it_has() -> Non
     assert linebreak._hyphen_points("everything", "en-US") == [5]  # every-thing
     # No patterns for Finnish: WeasyPrint hyphenates nothing, and neither does the plan.
     assert linebreak._hyphen_points("kirjoittaminen", "fi") == []
+
+
+def test_a_line_of_wider_spaces_is_judged_by_them() -> None:
+    # Two lines of 100 each way. Justified, each of the first line's three spaces gains 8 px:
+    # 13 px is 2.6 normal (5 px) spaces, too loose; the average over an italic line's wider
+    # spaces (8 px: 16 px, 2.0 of the italic's own) would have passed it.
+    segments = words(30, 30, 30, 24, 100)
+    for segment in segments[:3]:
+        segment.space = 8.0
+    assert _breaks(segments, 148.0 + linebreak.SLACK, 0.0, linebreak.MAX_SPACE, normal=8.0) is not None
+    assert _breaks(segments, 148.0 + linebreak.SLACK, 0.0, linebreak.MAX_SPACE, normal=SPACE) is None
+
+
+def test_a_space_that_is_a_text_node_of_its_own_never_ends_a_line() -> None:
+    # Three words of seven fill a line exactly; with no break after the third, the lines are
+    # set 2, 3, 2 or 2, 2, 3 (a loose line, the last resort) rather than 3, 3, 1.
+    segments = words(20, 20, 20, 20, 20, 20, 20)
+    free = _breaks(segments, 70.0 + linebreak.SLACK, 0.0, linebreak.LAST_RESORT_SPACE)
+    assert free is not None and free[0] == [2, 5, 6]
+    segments[2].breakable = False
+    glued = _breaks(segments, 70.0 + linebreak.SLACK, 0.0, linebreak.LAST_RESORT_SPACE)
+    assert glued is not None and 2 not in glued[0] and len(glued[0]) == 3
+
+
+def test_no_plan_breaks_before_what_the_layout_would_set_on_the_line() -> None:
+    # 50 30 10 with two 5 px spaces fill the 100 px line exactly: WeasyPrint, filling each line
+    # as far as the next break allows, sets all three there, whatever the plan says. A plan
+    # that ends the line after 30 is one the layout would not follow; the only other (all three
+    # a pixel tighter) would shrink the spaces below the limit, so there is none.
+    segments = words(50, 30, 10)
+    loosest = linebreak.LAST_RESORT_SPACE
+    assert _breaks(segments, 100.0, 0.0, loosest, normal=6.0) is None
+    assert _breaks(segments, 100.0 + linebreak.SLACK, 0.0, loosest, normal=6.0) == ([2], 0.0)
+
+
+# ---- on a layout ---------------------------------------------------------------------------------
+
+FOWLER = ("\u201cMr.\u00a0Fowler was a very kind-spoken, freehanded gentleman,\u201d said Mrs.\u00a0Toller "
+          "serenely, as she went on with her work.")
+
+
+def first_layout(book: Path) -> tuple[pdf_writer.Layout, list[linebreak._Paragraph]]:
+    manuscript, _ = prepare(book)
+    document = render_print(manuscript, book_fonts(), iso(build_timestamp(manuscript.book)))
+    layout = pdf_writer.Layout(document, 0)
+    first = layout.render()
+    return layout, list(linebreak.paragraphs([page._page_box for page in first.pages]))
+
+
+def test_a_paragraph_that_will_not_set_is_tracked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In this measure the two names joined by no-break spaces leave no plan within the limit:
+    # a hundredth of an em more between the letters gives one, and the layout follows it.
+    book = make_book(tmp_path, FOWLER, "p { width: 28.25em; }")
+    monkeypatch.setattr(linebreak, "TRACKING", ())
+    assert "proof-loose" in laid_out(book, tmp_path / "untracked.pdf", FIT_LAYOUTS, monkeypatch)
+    monkeypatch.undo()
+    layout, paragraphs = first_layout(book)
+    fowler = next(p for p in paragraphs if "Fowler" in "".join(p.element.itertext()))
+    found = linebreak._plan(fowler)
+    assert found is not None and found.letter_spacing is not None
+    size = fowler.styles[id(fowler.element)]["font_size"]
+    assert abs(found.letter_spacing) <= max(map(abs, linebreak.TRACKING)) * size
+    linebreak.apply([found])
+    assert "letter-spacing" in fowler.element.get("style", "")
+    assert linebreak.unfollowed([found], [page._page_box for page in layout.render().pages]) == []
+    assert "proof-loose" not in laid_out(book, tmp_path / "tracked.pdf", FIT_LAYOUTS, monkeypatch)
+
+
+def test_a_note_is_planned_with_its_page_reference(tmp_path: Path) -> None:
+    note = " ".join([TEXT] * 3)
+    book = make_book(tmp_path, f"{TEXT}[^1]\n\n[^1]: {note}\n")
+    layout, paragraphs = first_layout(book)
+    item = next(p for p in paragraphs if p.element.tag == "li")
+    assert [text for text, _ in item.generated.values()] and "(page" in next(iter(item.generated.values()))[0]
+    found = linebreak._plan(item)
+    assert found is not None
+    linebreak.apply([found])
+    reference = next(a for a in item.element.iter("a") if "note-page" in a.get("class", ""))
+    # A line ends before "(page N)" only in a plan with no word spacing of its own (the space
+    # before it is a text node of its own, which WeasyPrint would then not strip).
+    assert reference.text == linebreak.WORD_JOINER or found.word_spacing == 0
+    assert linebreak.unfollowed([found], [page._page_box for page in layout.render().pages]) == []

@@ -10,11 +10,18 @@ breaker cannot miss it:
   no break, and so is every dash or hyphen inside a word it does not break after;
 - the hyphens it chose are soft hyphens (U+00AD) in a paragraph set to `hyphens: manual`;
 - where the plan needs spaces narrower than the typeface's own (never below MIN_SPACE of it), the
-  paragraph's `word-spacing` takes them in; justification stretches each line from there.
+  paragraph's `word-spacing` takes them in; justification stretches each line from there;
+- a paragraph with no plan within the limits at its own letter spacing is tried a hair tighter
+  or looser (TRACKING, as a typesetter tracks a paragraph that will not set): its words then
+  fall differently on the lines, and the first whose lines all keep within the limits is taken
+  (if none does, the least loose of them all).
+
+Generated text that cannot break (an endnote's "(page 12)", `nowrap`) is planned as a word of
+the paragraph; a paragraph with other generated text is not planned.
 
 The widths come from Pango, as WeasyPrint measures them, with each piece of text in its own
 style. A paragraph this cannot plan (an image in it, a line break, lines of different widths,
-no plan within the limits) keeps its first-fit lines. Pure: the same layout gives the same plan.
+a word wider than its lines) keeps its first-fit lines. Pure: the same layout gives the same plan.
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ MIN_WORD = 2 * MIN_FRAGMENT  # the shortest word hyphenated (print.css: hyphenat
 # an endnote, which print.css runs in with its backlink).
 INLINE = frozenset({"em", "i", "strong", "b", "span", "a", "small", "abbr", "cite", "q", "sup",
                     "sub", "code", "kbd", "samp", "var", "dfn", "mark", "s", "u", "time", "p"})
+# Trackings tried, in em and in this order, for a paragraph with no plan within MAX_SPACE at
+# its own: one hundredth of an em is not seen in running text; three are the most a careful
+# typesetter allows a paragraph, and better than a line of gaping spaces.
+TRACKING = (-0.01, 0.01, -0.02, 0.02, -0.03, 0.03)
 # A line past MAX_SPACE costs more than any number of lines within it: a last-resort plan
 # leaves loose only the lines that cannot be otherwise.
 LOOSE_LINE_BADNESS = 10_000
@@ -67,6 +78,7 @@ class _Segment:
     space: float = 0.0  # the width of the space after it
     hyphen: float = 0.0  # the width of the hyphen drawn when the line breaks here
     hyphen_like: bool = False  # "inner" after a hyphen ("working-"): the line ends in one
+    breakable: bool = True  # False: a space that is a text node of its own (see _Stream.glued)
     where: tuple[int, int] = (0, 0)  # (text node, offset) of the break in the paragraph's texts
 
 
@@ -79,6 +91,7 @@ class Plan:
     inner_kept: list[tuple[int, int]] = field(default_factory=list)  # dashes to join
     hyphens: list[tuple[int, int]] = field(default_factory=list)  # soft hyphens to insert
     word_spacing: float = 0.0  # px, negative when the plan sets spaces tighter
+    letter_spacing: float | None = None  # px, when the plan tracks the paragraph (TRACKING)
     lines: int = 0  # how many lines the plan makes
     original: list[str | None] = field(default_factory=list)  # the text nodes before the plan
     style: str | None = None  # the paragraph's style attribute before the plan
@@ -91,6 +104,9 @@ class _Paragraph:
     width: float  # of the lines after the first
     indent: float  # the first line's indent
     styles: dict[int, Any]  # id(element) -> the style its text is set in
+    # id(element) -> the text its ::after generates, and its style: a note's "(page 12)", set
+    # `nowrap`, so that it is one unbreakable word of the paragraph's last line or another's
+    generated: dict[int, tuple[str, Any]] = field(default_factory=dict)
 
 
 def plan(paragraphs: Iterator[_Paragraph]) -> list[Plan]:
@@ -129,13 +145,22 @@ def paragraphs(page_boxes: list[Any]) -> Iterator[_Paragraph]:
                 continue
             paragraph.lines.append(line)
             for text in line.descendants():
-                if isinstance(text, boxes.TextBox) and "::" in str(text.element_tag):
-                    refused.add(key)  # generated text ("page 12" after a link): not in the tree
-                elif isinstance(text, boxes.TextBox):
+                if not isinstance(text, boxes.TextBox):
+                    continue
+                if _unbreakable_after(text):
+                    paragraph.generated[id(text.element)] = (text.text, text.style)
+                elif "::" in str(text.element_tag):
+                    refused.add(key)  # other generated text: not in the tree, may break anywhere
+                else:
                     paragraph.styles.setdefault(id(text.element), text.style)
     for key in order:
         if key not in refused and len(found[key].lines) > 1:
             yield found[key]
+
+
+def _unbreakable_after(text: boxes.TextBox) -> bool:
+    return str(text.element_tag).endswith("::after") and text.element is not None \
+        and text.style["white_space"] in ("nowrap", "pre")
 
 
 def apply(plans: list[Plan]) -> None:
@@ -158,6 +183,8 @@ def apply(plans: list[Plan]) -> None:
         style += ("; " if style else "") + "hyphens: manual"
         if found.word_spacing < 0:
             style += f"; word-spacing: {found.word_spacing:.3f}px"
+        if found.letter_spacing is not None:
+            style += f"; letter-spacing: {found.letter_spacing:.3f}px"
         found.paragraph.set("style", style)
 
 
@@ -234,6 +261,12 @@ class _Stream:
     styles: list[Any]
     end: tuple[int, int]  # the place just after the last character
     own_style: Any  # the style of the paragraph's own text
+    sealed: frozenset[int] = frozenset()  # positions inside generated text: no break before them
+    # Positions after a space that is a whole text node (between two elements, as before a
+    # note's "(page 12)"): a line ends there only in a plan that sets no word spacing. WeasyPrint
+    # sets such a space, in a paragraph with word spacing, as " \u200b", which the end of a line
+    # does not strip: the line would be too long.
+    glued: frozenset[int] = frozenset()
 
 
 def _stream(paragraph: _Paragraph) -> _Stream | None:
@@ -242,8 +275,18 @@ def _stream(paragraph: _Paragraph) -> _Stream | None:
     places: list[tuple[int, int]] = []
     styles: list[Any] = []
     end = (0, 0)
+    sealed: set[int] = set()
+    glued: set[int] = set()
+    last_place = (0, 0)  # just after the last text seen: where a join before generated text goes
     for index, (node, attribute) in enumerate(_text_nodes(paragraph.element)):
+        if attribute == "tail" and id(node) in paragraph.generated:
+            generated, style = paragraph.generated[id(node)]
+            sealed.update(range(len(chars) + 1, len(chars) + len(generated)))
+            chars += generated
+            places += [last_place] * len(generated)
+            styles += [style] * len(generated)
         text = getattr(node, attribute) or ""
+        last_place = (index, len(text))
         if not text:
             continue
         owner = node if attribute == "text" else parents.get(id(node), paragraph.element)
@@ -259,13 +302,16 @@ def _stream(paragraph: _Paragraph) -> _Stream | None:
                 styles.append(style)
             elif chars:
                 places[-1] = (index, match.end())
+            if chars and not text.strip():
+                glued.add(len(chars))
             position = match.end()
         _extend(chars, places, styles, text, position, len(text), index, style)
         end = (index, len(text))
     while chars and chars[-1] == " ":
         chars.pop(), places.pop(), styles.pop()
     own_style = paragraph.styles.get(id(paragraph.element))
-    return _Stream("".join(chars), places, styles, end, own_style) if chars else None
+    return _Stream("".join(chars), places, styles, end, own_style, frozenset(sealed), frozenset(glued)) \
+        if chars else None
 
 
 def _extend(chars: list[str], places: list[tuple[int, int]], styles: list[Any], text: str, start: int,
@@ -276,17 +322,34 @@ def _extend(chars: list[str], places: list[tuple[int, int]], styles: list[Any], 
         styles.append(style)
 
 
-def _segments(paragraph: _Paragraph) -> list[_Segment] | None:
+def _tracked(stream: _Stream, tracking: float) -> _Stream:
+    """The stream with `tracking` px added to the letter spacing of the text that inherits the
+    paragraph's own (an element with a letter spacing of its own, small capitals, keeps it)."""
+    own = stream.own_style["letter_spacing"]
+    copies: dict[int, Any] = {}
+
+    def track(style: Any) -> Any:
+        if style["letter_spacing"] != own:
+            return style
+        if id(style) not in copies:
+            copy = copies[id(style)] = style.copy()
+            copy["letter_spacing"] = (0.0 if own == "normal" else own) + tracking
+        return copies[id(style)]
+
+    return _Stream(stream.text, stream.places, [track(style) for style in stream.styles], stream.end,
+                   track(stream.own_style), stream.sealed, stream.glued)
+
+
+def _segments(stream: _Stream) -> list[_Segment]:
     """The paragraph's words cut at every place a line may break (Pango's own break
     opportunities, as WeasyPrint uses them, and the dictionary's hyphen points), measured in
-    their styles."""
-    stream = _stream(paragraph)
-    if stream is None:
-        return None
+    their styles. A join the plan may write (a word joiner after a space or a dash) is counted
+    in: it is a character, and takes the letter spacing of a tracked paragraph."""
     text = stream.text
     lang = stream.styles[0]["lang"]
     attributes = get_log_attrs(text, lang)
-    breaks = [position for position in range(1, len(text)) if attributes[position].is_line_break]
+    breaks = [position for position in range(1, len(text))
+              if attributes[position].is_line_break and position not in stream.sealed]
     segments: list[_Segment] = []
     start = 0
     for stop in [*breaks, len(text)]:
@@ -300,8 +363,14 @@ def _segments(paragraph: _Paragraph) -> list[_Segment] | None:
             kind, body = "inner", piece
         segments += _word_segments(body, start, stream, lang)
         segments[-1].after, segments[-1].where = kind, at
+        joiner = _joiner_width(stream.styles[stop - 1]) if kind in ("space", "inner") else 0.0
         if kind == "space":
-            segments[-1].space = space_width(stream.styles[stop - 1])
+            # The spacing after the word's last letter shows as part of the gap: counted there.
+            segments[-1].width -= joiner
+            segments[-1].space = space_width(stream.styles[stop - 1]) + 2 * joiner
+            segments[-1].breakable = stop not in stream.glued
+        elif kind == "inner":
+            segments[-1].width += joiner  # (counted in a line it ends too: a hair to spare)
         segments[-1].hyphen_like = kind == "inner" and body.endswith("-")
         start = stop
     return segments
@@ -380,6 +449,11 @@ def _width(text: str, style: Any) -> float:
     return _widths[key]
 
 
+def _joiner_width(style: Any) -> float:
+    spacing = style["letter_spacing"]
+    return 0.0 if spacing == "normal" else spacing
+
+
 def space_width(style: Any) -> float:
     """A word space in `style`, as Pango sets it (word-spacing included)."""
     return _width("n n", style) - _width("nn", style)
@@ -392,12 +466,15 @@ class _Node:
     demerits: float
     previous: tuple[int, int] | None  # (segment, hyphens in a row) of the break before
     shrink: float  # the most a line so far needed its spaces narrowed, px per space
+    line_start: int = 0  # the first segment of the line that ends here
 
 
 class _Sums:
-    """Prefix sums over the segments: a line's widths in constant time."""
+    """Prefix sums over the segments: a line's widths in constant time. `normal` is the space a
+    line's looseness is measured against (the paragraph's own, as a reader sees it: an italic
+    space, wider, looks looser stretched as much)."""
 
-    def __init__(self, segments: list[_Segment]):
+    def __init__(self, segments: list[_Segment], normal: float | None = None):
         self.segments = segments
         self.widths, self.spaces, self.counts = [0.0], [0.0], [0]
         for segment in segments:
@@ -405,6 +482,16 @@ class _Sums:
             self.widths.append(self.widths[-1] + segment.width)
             self.spaces.append(self.spaces[-1] + (segment.space if is_space else 0.0))
             self.counts.append(self.counts[-1] + is_space)
+        widths = {round(segment.space, 3) for segment in segments if segment.after == "space"}
+        self.normal = normal or min(widths, default=1.0)
+        self.uniform = widths <= {round(self.normal, 3)}
+
+    def extremes(self, first: int, end: int) -> tuple[float, float]:
+        """The narrowest and widest space in a line (those after first..end-1)."""
+        if self.uniform:
+            return self.normal, self.normal
+        widths = [segment.space for segment in self.segments[first:end] if segment.after == "space"]
+        return min(widths), max(widths)
 
     def line(self, first: int, end: int) -> tuple[float, float, int]:
         """Width of segments first..end set without justification, the width of its spaces
@@ -415,16 +502,46 @@ class _Sums:
 
 
 def _plan(paragraph: _Paragraph) -> Plan | None:
-    segments = _segments(paragraph)
-    if segments is None or len(segments) < 2:
+    stream = _stream(paragraph)
+    if stream is None:
         return None
-    best = _breaks(segments, paragraph.width, paragraph.indent, MAX_SPACE) \
-        or _breaks(segments, paragraph.width, paragraph.indent, LAST_RESORT_SPACE)
+    segments = _segments(stream)
+    if len(segments) < 2:
+        return None
+
+    # Looseness is measured against the paragraph's own space untracked, as a reader sees it.
+    normal = space_width(stream.own_style) + _joiner_width(stream.own_style) if stream.own_style else None
+
+    def trackings() -> Iterator[tuple[float | None, list[_Segment]]]:
+        """The paragraph as it is, then at each tracking (measured only when asked for)."""
+        yield None, segments
+        for step in TRACKING if stream.own_style is not None else ():
+            track = _tracked(stream, step * stream.own_style["font_size"])
+            yield track.own_style["letter_spacing"], _segments(track)
+
+    def least(pieces: list[_Segment], loosest: float) -> tuple[float, list[int], float] | None:
+        found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal, glue=False)
+        if found and found[2] > 0 and any(not pieces[end].breakable for end in found[1]):
+            found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal)
+        return found
+
+    # The first tracking that sets within the limit; else the least loose plan of them all.
+    tried: list[tuple[float | None, list[_Segment]]] = []
+    best = None
+    for letter_spacing, pieces in trackings():
+        tried.append((letter_spacing, pieces))
+        if within := least(pieces, MAX_SPACE):
+            best = within, letter_spacing, pieces
+            break
+    else:
+        last_resorts = [(loose, spacing, pieces) for spacing, pieces in tried
+                        if (loose := least(pieces, LAST_RESORT_SPACE))]
+        best = min(last_resorts, key=lambda plan: plan[0][0], default=None)
     if best is None:
         return None
-    breaks, shrink = best
+    (_, breaks, shrink), letter_spacing, segments = best
     chosen = set(breaks)
-    found = Plan(paragraph.element, word_spacing=-shrink, lines=len(breaks))
+    found = Plan(paragraph.element, word_spacing=-shrink, letter_spacing=letter_spacing, lines=len(breaks))
     for index, segment in enumerate(segments):
         if segment.after == "space" and index not in chosen:
             found.spaces_kept.append(segment.where)
@@ -435,11 +552,19 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
     return found
 
 
-def _breaks(segments: list[_Segment], width: float, indent: float, loosest: float
-            ) -> tuple[list[int], float] | None:
+def _breaks(segments: list[_Segment], width: float, indent: float, loosest: float,
+            normal: float | None = None) -> tuple[list[int], float] | None:
     """The breaks (indexes of the segments lines end with) of least total demerits, and the
     narrowing of the spaces the tightest line needs."""
-    sums = _Sums(segments)
+    found = _least_demerits(segments, width, indent, loosest, normal)
+    return found[1:] if found else None
+
+
+def _least_demerits(segments: list[_Segment], width: float, indent: float, loosest: float,
+                    normal: float | None = None, glue: bool = True) -> tuple[float, list[int], float] | None:
+    """_breaks, with the total demerits of the breaks; with `glue`, no line ends at a segment
+    that is not `breakable`."""
+    sums = _Sums(segments, normal)
     nodes: dict[tuple[int, int], _Node] = {(-1, 0): _Node(0.0, None, 0.0)}
     every = dict(nodes)  # for the way back: the active ones are forgotten as the lines move on
     last = len(segments) - 1
@@ -447,12 +572,15 @@ def _breaks(segments: list[_Segment], width: float, indent: float, loosest: floa
         kind = segments[end].after
         hyphenated = kind == "hyphen" or (kind == "inner" and segments[end].hyphen_like)
         found: dict[tuple[int, int], _Node] = {}
-        for (start, run), node in nodes.items():
+        for (start, run), node in nodes.items() if segments[end].breakable or not glue else ():
             available = width - (indent if start == -1 else 0.0) - SLACK
             line = _line(sums, start + 1, end, available, end == last, loosest)
             if line is None:
                 continue
             badness, shrink = line
+            before = width - (indent if node.line_start == 0 else 0.0)  # the measure of node's line
+            if start >= 0 and _greedy_takes_it(sums, node, end, before):
+                continue
             new_run = run + 1 if hyphenated else 0
             if new_run > MAX_HYPHEN_RUN:
                 continue
@@ -462,7 +590,7 @@ def _breaks(segments: list[_Segment], width: float, indent: float, loosest: floa
             total = node.demerits + demerits
             reached = (end, new_run)
             if reached not in found or total < found[reached].demerits:
-                found[reached] = _Node(total, (start, run), max(node.shrink, shrink))
+                found[reached] = _Node(total, (start, run), max(node.shrink, shrink), start + 1)
         # A break whose line could no longer reach past here, however tight, is done with.
         nodes = {key: node for key, node in nodes.items()
                  if not _too_long(sums, key[0] + 1, end, width - (indent if key[0] == -1 else 0.0))}
@@ -480,7 +608,15 @@ def _breaks(segments: list[_Segment], width: float, indent: float, loosest: floa
     while step is not None and step[0] >= 0:
         breaks.append(step[0])
         step = every[step].previous
-    return sorted(breaks), shrink
+    return nodes[best].demerits, sorted(breaks), shrink
+
+
+def _greedy_takes_it(sums: _Sums, node: _Node, end: int, width: float) -> bool:
+    """Whether the layout, which fills each line as far as the next break allowed, would set the
+    line that ends at `end` on the line before (that of `node`): a short last line ("etc.")
+    that fits, in full measure, beside the line the plan breaks before it."""
+    natural, _, count = sums.line(node.line_start, end)
+    return natural - node.shrink * count <= width + 0.01
 
 
 def _too_long(sums: _Sums, first: int, end: int, width: float) -> bool:
@@ -495,13 +631,16 @@ def _line(sums: _Sums, first: int, end: int, width: float, last: bool, loosest: 
     natural, spaces, count = sums.line(first, end)
     if count == 0 or spaces <= 0:
         return (0.0, 0.0) if last and natural <= width + 0.01 else None
-    ratio = 1 + (width - natural) / spaces  # each space, in normal spaces, when justified
+    extra = (width - natural) / count  # px each space gains when justified (lost, if negative)
+    narrowest, widest = sums.extremes(first, end)
+    tightest = (narrowest + min(extra, 0.0)) / sums.normal  # in normal spaces
     if last:
-        return (0.0, max(0.0, (natural - width) / count)) if ratio >= MIN_SPACE else None
+        return (0.0, max(0.0, -extra)) if tightest >= MIN_SPACE else None
+    ratio = (widest + extra) / sums.normal if extra > 0 else tightest
     if ratio < MIN_SPACE or ratio > loosest:
         return None
     badness = 100 * ((ratio - 1) / (MAX_SPACE - 1)) ** 3 if ratio >= 1 else \
         100 * ((1 - ratio) / (1 - MIN_SPACE)) ** 3
     if ratio > MAX_SPACE:
         badness += LOOSE_LINE_BADNESS
-    return badness, max(0.0, (1 - ratio) * spaces / count)
+    return badness, max(0.0, -extra)
