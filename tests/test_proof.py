@@ -169,7 +169,7 @@ def test_a_verse_line_keeps_its_turnover_and_is_no_widow(tmp_path: Path) -> None
     pages = [[row for row in (page.extract_text() or "").splitlines() if "the" in row or "tide" in row]
              for page in pdf.pages]
     verse_pages = [rows for rows in pages if any("river" in row for row in rows)]
-    assert len(verse_pages) > 3
+    assert len(verse_pages) > 3 and all(len(rows) > 1 for rows in verse_pages)
     assert any(not rows[1].startswith("And") for rows in verse_pages)  # the lines do turn
     assert all(rows[0].startswith("And") for rows in verse_pages), [rows[0] for rows in verse_pages]
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,8 +148,8 @@ def paragraphs(page_boxes: list[Any]) -> Iterator[_Paragraph]:
             for text in line.descendants():
                 if not isinstance(text, boxes.TextBox):
                     continue
-                if _unbreakable_after(text):
-                    paragraph.generated[id(text.element)] = (text.text, text.style)
+                if _unbreakable_after(text, element) and id(text.element) not in paragraph.generated:
+                    paragraph.generated[id(text.element)] = (_with_headroom(text.text), text.style)
                 elif "::" in str(text.element_tag):
                     refused.add(key)  # other generated text: not in the tree, may break anywhere
                 else:
@@ -158,9 +159,18 @@ def paragraphs(page_boxes: list[Any]) -> Iterator[_Paragraph]:
             yield found[key]
 
 
-def _unbreakable_after(text: boxes.TextBox) -> bool:
+def _unbreakable_after(text: boxes.TextBox, paragraph: Element) -> bool:
+    """One `nowrap` box of text after an element inside the paragraph (its tail is where it
+    goes in the stream)."""
     return str(text.element_tag).endswith("::after") and text.element is not None \
-        and text.style["white_space"] in ("nowrap", "pre")
+        and text.element is not paragraph and text.style["white_space"] == "nowrap" and "\n" not in text.text
+
+
+def _with_headroom(text: str) -> str:
+    """Generated text with one digit more after its last: a later layout may number the page a
+    digit longer ("(page 99)" -> "(page 100)"), and the line must still hold it."""
+    digits = [index for index, char in enumerate(text) if char.isdigit()]
+    return text if not digits else text[:digits[-1] + 1] + "0" + text[digits[-1] + 1:]
 
 
 def apply(plans: list[Plan]) -> None:
@@ -482,16 +492,18 @@ class _Sums:
             self.widths.append(self.widths[-1] + segment.width)
             self.spaces.append(self.spaces[-1] + (segment.space if is_space else 0.0))
             self.counts.append(self.counts[-1] + is_space)
-        widths = {round(segment.space, 3) for segment in segments if segment.after == "space"}
-        self.normal = normal or min(widths, default=1.0)
-        self.uniform = widths <= {round(self.normal, 3)}
+        widths = sorted({segment.space for segment in segments if segment.after == "space"})
+        self.normal = normal or (widths[0] if widths else 1.0)
+        self.single = widths[0] if len(widths) == 1 else None  # one width: no line to scan
 
-    def extremes(self, first: int, end: int) -> tuple[float, float]:
-        """The narrowest and widest space in a line (those after first..end-1)."""
-        if self.uniform:
-            return self.normal, self.normal
+    def spaces_of(self, first: int, end: int) -> tuple[float, float]:
+        """The narrowest space of a line and its median (those after first..end-1): the gap a
+        reader takes for the line's, as the proof does (a code span's wide space among roman
+        ones is not the line's; an italic title's spaces are)."""
+        if self.single is not None:
+            return self.single, self.single
         widths = [segment.space for segment in self.segments[first:end] if segment.after == "space"]
-        return min(widths), max(widths)
+        return min(widths), statistics.median(widths)
 
     def line(self, first: int, end: int) -> tuple[float, float, int]:
         """Width of segments first..end set without justification, the width of its spaces
@@ -509,8 +521,9 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
     if len(segments) < 2:
         return None
 
-    # Looseness is measured against the paragraph's own space untracked, as a reader sees it.
-    normal = space_width(stream.own_style) + _joiner_width(stream.own_style) if stream.own_style else None
+    # Looseness is measured against the paragraph's own gap untracked, as a reader sees it (a
+    # space with the letter spacing of the letter before it and its own, as _segments counts).
+    normal = space_width(stream.own_style) + 2 * _joiner_width(stream.own_style) if stream.own_style else None
 
     def trackings() -> Iterator[tuple[float | None, list[_Segment]]]:
         """The paragraph as it is, then at each tracking (measured only when asked for)."""
@@ -525,18 +538,18 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
             found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal)
         return found
 
-    # The first tracking that sets within the limit; else the least loose plan of them all.
-    tried: list[tuple[float | None, list[_Segment]]] = []
-    best = None
-    for letter_spacing, pieces in trackings():
-        tried.append((letter_spacing, pieces))
-        if within := least(pieces, MAX_SPACE):
-            best = within, letter_spacing, pieces
-            break
-    else:
-        last_resorts = [(loose, spacing, pieces) for spacing, pieces in tried
-                        if (loose := least(pieces, LAST_RESORT_SPACE))]
-        best = min(last_resorts, key=lambda plan: plan[0][0], default=None)
+    # The paragraph as it is, within the limit (most are); else the first tracking that sets
+    # within it, else the least loose plan of them all. (A plan with a loose line costs more than
+    # any without, so the least-demerits plan within the last-resort limit is the plan within
+    # MAX_SPACE when there is one: one search per tracking.)
+    within = least(segments, MAX_SPACE)
+    tried = [(within, None, segments)] if within else []
+    for letter_spacing, pieces in trackings() if not within else ():
+        if found := least(pieces, LAST_RESORT_SPACE):
+            tried.append((found, letter_spacing, pieces))
+            if found[0] < LOOSE_LINE_BADNESS ** 2:
+                break
+    best = min(tried, key=lambda plan: plan[0][0], default=None)
     if best is None:
         return None
     (_, breaks, shrink), letter_spacing, segments = best
@@ -608,7 +621,13 @@ def _least_demerits(segments: list[_Segment], width: float, indent: float, loose
     while step is not None and step[0] >= 0:
         breaks.append(step[0])
         step = every[step].previous
-    return nodes[best].demerits, sorted(breaks), shrink
+    breaks.sort()
+    # Checked as the lines were chosen with the narrowing so far; the plan sets its largest.
+    for before, end in zip([-1, *breaks], breaks[1:], strict=False):
+        node = _Node(0.0, None, shrink, before + 1)
+        if _greedy_takes_it(sums, node, end, width - (indent if before == -1 else 0.0)):
+            return None
+    return nodes[best].demerits, breaks, shrink
 
 
 def _greedy_takes_it(sums: _Sums, node: _Node, end: int, width: float) -> bool:
@@ -632,11 +651,13 @@ def _line(sums: _Sums, first: int, end: int, width: float, last: bool, loosest: 
     if count == 0 or spaces <= 0:
         return (0.0, 0.0) if last and natural <= width + 0.01 else None
     extra = (width - natural) / count  # px each space gains when justified (lost, if negative)
-    narrowest, widest = sums.extremes(first, end)
-    tightest = (narrowest + min(extra, 0.0)) / sums.normal  # in normal spaces
+    narrowest, typical = sums.spaces_of(first, end)
+    # Narrowed, each space against its own width (a tracked paragraph's letters are as close);
+    # widened, the line's gap against the paragraph's own untracked space, as the proof sees it.
+    tightest = 1 + min(extra, 0.0) / narrowest
     if last:
         return (0.0, max(0.0, -extra)) if tightest >= MIN_SPACE else None
-    ratio = (widest + extra) / sums.normal if extra > 0 else tightest
+    ratio = max(1.0, (typical + extra) / sums.normal) if extra > 0 else tightest
     if ratio < MIN_SPACE or ratio > loosest:
         return None
     badness = 100 * ((ratio - 1) / (MAX_SPACE - 1)) ** 3 if ratio >= 1 else \

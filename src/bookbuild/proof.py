@@ -30,8 +30,9 @@ SHORT_LINE = 2 / 3  # of the measure: shorter, inside a justified paragraph, is 
 EDGE_PT = 2.0  # a line this close to the right edge reaches it (is justified; a hyphen overhangs)
 OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's overhang is less)
 # A paragraph's first-line indent (print.css: 1.2 em) is less than this many times the body's
-# font size as the PDF gives it (in CSS px: 14.7 for 11 pt); a line set in further is a block
-# quote's or a list's, or the turnover of a verse line too long for the measure (2.5 em).
+# font size as the PDF gives it (pdfium reports it in CSS px: 14.7 for 11 pt, against positions
+# in pt); a line set in further is the turnover of a verse line too long for the measure
+# (2.5 em) or an indented verse line.
 PARAGRAPH_INDENT = 1.5
 CONTENTS_EDGE_PT = 0.5  # how far the contents' page numbers may stray from one right edge
 # Faces a book may use beside its typeface: the monospaced face print.css gives code, and the
