@@ -543,26 +543,27 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
     # any without, so the least-demerits plan within the last-resort limit is the plan within
     # MAX_SPACE when there is one: one search per tracking.)
     within = least(segments, MAX_SPACE)
-    tried = [(within, None, segments)] if within else []
-    for letter_spacing, pieces in trackings() if not within else ():
-        if found := least(pieces, LAST_RESORT_SPACE):
-            tried.append((found, letter_spacing, pieces))
-            if found[0] < LOOSE_LINE_BADNESS ** 2:
+    tried: list[tuple[tuple[float, list[int], float], float | None, list[_Segment]]] = \
+        [(within, None, segments)] if within else []
+    for spacing, pieces in trackings() if not within else ():
+        if result := least(pieces, LAST_RESORT_SPACE):
+            tried.append((result, spacing, pieces))
+            if result[0] < LOOSE_LINE_BADNESS ** 2:
                 break
     best = min(tried, key=lambda plan: plan[0][0], default=None)
     if best is None:
         return None
     (_, breaks, shrink), letter_spacing, segments = best
     chosen = set(breaks)
-    found = Plan(paragraph.element, word_spacing=-shrink, letter_spacing=letter_spacing, lines=len(breaks))
+    made = Plan(paragraph.element, word_spacing=-shrink, letter_spacing=letter_spacing, lines=len(breaks))
     for index, segment in enumerate(segments):
         if segment.after == "space" and index not in chosen:
-            found.spaces_kept.append(segment.where)
+            made.spaces_kept.append(segment.where)
         elif segment.after == "inner" and index not in chosen:
-            found.inner_kept.append(segment.where)
+            made.inner_kept.append(segment.where)
         elif segment.after == "hyphen" and index in chosen:
-            found.hyphens.append(segment.where)
-    return found
+            made.hyphens.append(segment.where)
+    return made
 
 
 def _breaks(segments: list[_Segment], width: float, indent: float, loosest: float,
