@@ -268,3 +268,19 @@ def test_a_line_broken_short_by_a_no_break_run(tmp_path: Path) -> None:
     assert '"extraordinarily" breaks short inside a justified paragraph' in out
     clean, out = proof_codes(tmp_path / "b", body.replace("\u00a0", " "), "p { hyphens: manual; }")
     assert "proof-short-line" not in clean, out
+
+
+def test_lines_are_read_top_down_with_what_was_drawn_apart_on_them() -> None:
+    # WeasyPrint draws a list's numbers after the items' text: "5." comes last in the content
+    # stream, on the baseline of its item's first line. The proof reads it there, not as the
+    # page's last line.
+    from bookbuild.proof import Char, Line, _in_reading_order
+
+    def line(text: str, left: float, baseline: float) -> Line:
+        return Line(0, [Char(c, left + 5 * i, left + 5 * (i + 1), baseline, 14.7, "EBGaramond")
+                        for i, c in enumerate(text)])
+
+    drawn = [line("The employers", 60, 500), line("four days", 60, 485), line("5.", 45, 500)]
+    read = _in_reading_order(drawn)
+    assert [item.text for item in read] == ["5.The employers", "four days"]
+    assert read[0].left == 45

@@ -207,7 +207,23 @@ def _lines(document: pypdfium2.PdfDocument, index: int) -> list[Line]:
     for line in lines:
         while line.chars and not line.chars[-1].text.strip():
             line.chars.pop()
-    return [line for line in lines if line.chars]
+    return _in_reading_order([line for line in lines if line.chars])
+
+
+def _in_reading_order(lines: list[Line]) -> list[Line]:
+    """The page's lines from top to bottom, each whole: the drawing order is not the reading
+    order (a list's numbers are drawn after the items' text), and a piece drawn apart on a line's
+    baseline (the number "5." beside its item) belongs to that line."""
+    merged: list[Line] = []
+    for line in lines:
+        same = next((other for other in merged if abs(other.baseline - line.baseline) < 1.0
+                     and (line.right <= other.left or line.left >= other.right)), None)
+        if same is None:
+            merged.append(line)
+        else:
+            whole = sorted(same.chars + line.chars, key=lambda char: char.left)
+            merged[merged.index(same)] = Line(same.page, whole)
+    return sorted(merged, key=lambda line: -line.baseline)
 
 
 def _on_line(char: Char, line: Line) -> bool:
