@@ -173,3 +173,17 @@ def test_a_note_is_planned_with_its_page_reference(tmp_path: Path) -> None:
     # before it is a text node of its own, which WeasyPrint would then not strip).
     assert reference.text == linebreak.WORD_JOINER or found.word_spacing == 0
     assert linebreak.unfollowed([found], [page._page_box for page in layout.render().pages]) == []
+
+
+def test_pieces_are_measured_in_their_run_as_pango_sets_it(tmp_path: Path) -> None:
+    _, paragraphs = first_layout(make_book(tmp_path, TEXT))
+    style = paragraphs[0].styles[id(paragraphs[0].element)]
+    text = "The committee met on a grey morning and, after office hours"
+    positions = linebreak._positions(text, style)
+    assert positions is not None and len(positions) == len(text) + 1
+    assert positions == sorted(positions) and positions[0] == 0
+    assert abs(positions[-1] - linebreak._width(text, style)) < 0.05  # the run as a whole
+    for word in ("committee", "morning", "office"):  # "ffi" is one glyph: a ligature
+        start = text.index(word)
+        alone = linebreak._width(word, style)
+        assert abs(positions[start + len(word)] - positions[start] - alone) < 0.5, word  # kerning only

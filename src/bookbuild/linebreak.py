@@ -36,7 +36,8 @@ from xml.etree.ElementTree import Element
 
 import pyphen
 from weasyprint.formatting_structure import boxes
-from weasyprint.text.line_break import get_log_attrs, split_first_line
+from weasyprint.text.ffi import FROM_UNITS, ffi
+from weasyprint.text.line_break import create_layout, get_log_attrs, split_first_line
 
 from .printspec import LOOSE_SPACE_RATIO, MAX_HYPHEN_RUN, MIN_FRAGMENT
 
@@ -277,6 +278,21 @@ class _Stream:
     # sets such a space, in a paragraph with word spacing, as " \u200b", which the end of a line
     # does not strip: the line would be too long.
     glued: frozenset[int] = frozenset()
+    runs: dict[int, tuple[int, list[float] | None]] = field(default_factory=dict)  # see run_at
+
+    def run_at(self, position: int) -> tuple[int, list[float] | None]:
+        """The run of one style that holds `position`: where it starts, and where each of its
+        characters starts when it is set on one line (_positions)."""
+        if position not in self.runs:
+            style = self.styles[position]
+            first = last = position
+            while first > 0 and self.styles[first - 1] is style:
+                first -= 1
+            while last + 1 < len(self.text) and self.styles[last + 1] is style:
+                last += 1
+            found = (first, _positions(self.text[first:last + 1], style))
+            self.runs.update(dict.fromkeys(range(first, last + 1), found))
+        return self.runs[position]
 
 
 def _stream(paragraph: _Paragraph) -> _Stream | None:
@@ -409,14 +425,59 @@ def _one_style(stream: _Stream, start: int, stop: int) -> bool:
 
 
 def _width_run(text: str, start: int, stop: int, stream: _Stream) -> float:
-    """The width of text[start:stop], each run of one style measured in it."""
+    """The width of text[start:stop], each run of one style measured in it: where the stream's
+    run of that style is set on one line, in its context (one Pango layout for the run, not one
+    for each piece); else alone."""
     width = 0.0
     run_start = start
     for position in range(start + 1, stop + 1):
         if position == stop or stream.styles[position] is not stream.styles[run_start]:
-            width += _width(text[run_start:position], stream.styles[run_start])
+            first, positions = stream.run_at(run_start)
+            if positions is not None:
+                width += positions[position - first] - positions[run_start - first]
+            else:
+                width += _width(text[run_start:position], stream.styles[run_start])
             run_start = position
     return width
+
+
+_positions_cache: dict[tuple[str, str], list[float] | None] = {}
+
+
+def _positions(text: str, style: Any) -> list[float] | None:
+    """Where each character of `text` starts when Pango sets it on one line in `style`, and
+    where the text ends (px); a character inside a cluster (a ligature) starts where the cluster
+    ends. None when Pango did not set it left to right on one line."""
+    key = (_style_key(style), text)
+    if key in _positions_cache:
+        return _positions_cache[key]
+    layout = create_layout(text, style, None, None, 0)
+    line, second = layout.get_first_line()
+    encoded = text.encode()
+    advances = [0.0] * (len(encoded) + 1)  # the advance of the cluster that starts at each byte
+    found: list[float] | None = None
+    if second is None and layout.text == text:
+        run = line.runs[0] if line.runs != ffi.NULL else ffi.NULL
+        found = []
+        while run != ffi.NULL:
+            item, glyphs = run.data.item, run.data.glyphs
+            run = run.next
+            if item.analysis.level % 2:  # right to left
+                found = None
+                break
+            for index in range(glyphs.num_glyphs):
+                advances[item.offset + glyphs.log_clusters[index]] += glyphs.glyphs[index].geometry.width
+    layout.deactivate()
+    if found is not None:
+        x, byte = 0.0, 0
+        for char in text:
+            found.append(x)
+            size = len(char.encode())
+            x += sum(advances[byte:byte + size]) * FROM_UNITS
+            byte += size
+        found.append(x)
+    _positions_cache[key] = found
+    return found
 
 
 def _hyphen_points(word: str, lang: str | None) -> list[int]:
