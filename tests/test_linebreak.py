@@ -114,15 +114,16 @@ def test_a_glued_space_ends_a_line_only_when_glue_is_off() -> None:
 
 
 def test_no_plan_breaks_before_what_the_layout_would_set_on_the_line() -> None:
-    # 60 20 19 with two 2 px spaces fill the 103 px line exactly: WeasyPrint, filling each line
+    # 60 20 19 with two 4 px spaces fill the 107 px line exactly: WeasyPrint, filling each line
     # as far as the next break allows, sets all three there, whatever the plan says. A plan that
     # ends the line after 20 is one the layout would not follow; the only other (all three on a
-    # line a pixel narrower, SLACK) would shrink the spaces below the limit: there is none.
+    # line a pixel narrower, SLACK) would narrow the spaces below the limit of the paragraph's
+    # 5 px space: there is none.
     segments = words(60, 20, 19)
-    segments[0].space = segments[1].space = 2.0
+    segments[0].space = segments[1].space = 4.0
     loosest = linebreak.LAST_RESORT_SPACE
-    assert _breaks(segments, 103.0, 0.0, loosest, normal=6.0) is None
-    assert _breaks(segments, 103.0 + linebreak.SLACK, 0.0, loosest, normal=6.0) == ([2], 0.0)
+    assert _breaks(segments, 107.0, 0.0, loosest, normal=SPACE) is None
+    assert _breaks(segments, 107.0 + linebreak.SLACK, 0.0, loosest, normal=SPACE) == ([2], 0.0)
 
 
 # ---- on a layout ---------------------------------------------------------------------------------

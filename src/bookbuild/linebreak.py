@@ -63,8 +63,10 @@ INLINE = frozenset({"em", "i", "strong", "b", "span", "a", "small", "abbr", "cit
                     "sub", "code", "kbd", "samp", "var", "dfn", "mark", "s", "u", "time", "p"})
 # Trackings tried, in em and in this order, for a paragraph with no plan within MAX_SPACE at
 # its own: one hundredth of an em is not seen in running text; three are the most a careful
-# typesetter allows a paragraph, and better than a line of gaping spaces.
-TRACKING = (-0.01, 0.01, -0.02, 0.02, -0.03, 0.03)
+# typesetter allows a paragraph, and better than a line of gaping spaces. Closer than one
+# hundredth, the letter spacing takes so much of each word space (the space's own, the joiner's
+# and the last letter's) that no line keeps its spaces above MIN_SPACE: not tried.
+TRACKING = (-0.01, 0.01, 0.02, 0.03)
 # A line past MAX_SPACE costs more than any number of lines within it: a last-resort plan
 # leaves loose only the lines that cannot be otherwise.
 LOOSE_LINE_BADNESS = 10_000
@@ -714,9 +716,9 @@ def _line(sums: _Sums, first: int, end: int, width: float, last: bool, loosest: 
         return (0.0, 0.0) if last and natural <= width + 0.01 else None
     extra = (width - natural) / count  # px each space gains when justified (lost, if negative)
     narrowest, typical = sums.spaces_of(first, end)
-    # Narrowed, each space against its own width (a tracked paragraph's letters are as close);
-    # widened, the line's gap against the paragraph's own untracked space, as the proof sees it.
-    tightest = 1 + min(extra, 0.0) / narrowest
+    # The gaps against the paragraph's own untracked space, as a reader (and the proof) sees
+    # them: narrowed, the narrowest; widened, the line's typical one.
+    tightest = (narrowest + min(extra, 0.0)) / sums.normal
     if last:
         return (0.0, max(0.0, -extra)) if tightest >= MIN_SPACE else None
     ratio = max(1.0, (typical + extra) / sums.normal) if extra > 0 else tightest
