@@ -114,16 +114,16 @@ def test_a_glued_space_ends_a_line_only_when_glue_is_off() -> None:
 
 
 def test_no_plan_breaks_before_what_the_layout_would_set_on_the_line() -> None:
-    # 60 20 19 with two 4 px spaces fill the 107 px line exactly: WeasyPrint, filling each line
-    # as far as the next break allows, sets all three there, whatever the plan says. A plan that
-    # ends the line after 20 is one the layout would not follow; the only other (all three on a
-    # line a pixel narrower, SLACK) would narrow the spaces below the limit of the paragraph's
-    # 5 px space: there is none.
+    # A paragraph tracked closer: its 4.2 px spaces against a 5 px normal one. 60 20 19 fill the
+    # 107.4 px line exactly: WeasyPrint, filling each line as far as the next break allows, sets
+    # all three there, whatever the plan says. A plan that ends the line after 20 is one the
+    # layout would not follow; the only other (all three on a line a pixel narrower, SLACK)
+    # would narrow the spaces below the limit: there is none.
     segments = words(60, 20, 19)
-    segments[0].space = segments[1].space = 4.0
+    segments[0].space = segments[1].space = 4.2
     loosest = linebreak.LAST_RESORT_SPACE
-    assert _breaks(segments, 107.0, 0.0, loosest, normal=SPACE) is None
-    assert _breaks(segments, 107.0 + linebreak.SLACK, 0.0, loosest, normal=SPACE) == ([2], 0.0)
+    assert _breaks(segments, 107.4, 0.0, loosest, normal=SPACE, own=4.2) is None
+    assert _breaks(segments, 107.4 + linebreak.SLACK, 0.0, loosest, normal=SPACE, own=4.2) == ([2], 0.0)
 
 
 # ---- on a layout ---------------------------------------------------------------------------------
@@ -178,13 +178,18 @@ def test_a_note_is_planned_with_its_page_reference(tmp_path: Path) -> None:
 
 def test_pieces_are_measured_in_their_run_as_pango_sets_it(tmp_path: Path) -> None:
     _, paragraphs = first_layout(make_book(tmp_path, TEXT))
-    style = paragraphs[0].styles[id(paragraphs[0].element)]
-    text = "The committee met on a grey morning and, after office hours"
-    positions = linebreak._positions(text, style)
-    assert positions is not None and len(positions) == len(text) + 1
-    assert positions == sorted(positions) and positions[0] == 0
-    assert abs(positions[-1] - linebreak._width(text, style)) < 0.05  # the run as a whole
-    for word in ("committee", "morning", "office"):  # "ffi" is one glyph: a ligature
-        start = text.index(word)
-        alone = linebreak._width(word, style)
-        assert abs(positions[start + len(word)] - positions[start] - alone) < 0.5, word  # kerning only
+    own = paragraphs[0].styles[id(paragraphs[0].element)]
+    text = "The committee met\u00a0“early” \u2014 after office hours, difficult as it was"
+    places = [(0, i) for i in range(len(text))]
+    tracked = linebreak._tracked(linebreak._Stream(text, places, [own] * len(text), (0, 0), own), 0.5)
+    for style in (own, tracked.own_style):
+        stream = linebreak._Stream(text, places, [style] * len(text), (0, 0), style)
+        setting = stream.run_at(3)[1]
+        assert setting is not None and len(setting.x) == len(text) + 1 and setting.x == sorted(setting.x)
+        assert abs(setting.x[-1] - linebreak._width(text, style)) < 0.05  # the run as a whole
+        # Each piece in its run measures as alone, to within a kerning pair at each end, at the
+        # run's ends too (letter spacing) and across a ligature ("ffi": dif-ficult, of-fice).
+        for piece in ("The", "committee", "\u00a0“early”", "office", "dif", "ficult", "was"):
+            start = text.index(piece)
+            measured = linebreak._width_run(text, start, start + len(piece), stream)
+            assert abs(measured - linebreak._width(piece, style)) < 0.5, (piece, style["letter_spacing"])

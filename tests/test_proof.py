@@ -273,7 +273,8 @@ def test_a_line_broken_short_by_a_no_break_run(tmp_path: Path) -> None:
 def test_lines_are_read_top_down_with_what_was_drawn_apart_on_them() -> None:
     # WeasyPrint draws a list's numbers after the items' text: "5." comes last in the content
     # stream, on the baseline of its item's first line. The proof reads it there, not as the
-    # page's last line.
+    # page's last line, and the line's indent is its text's. Two columns' lines on one baseline
+    # stay two lines.
     from bookbuild.proof import Char, Line, _in_reading_order
 
     def line(text: str, left: float, baseline: float) -> Line:
@@ -283,4 +284,6 @@ def test_lines_are_read_top_down_with_what_was_drawn_apart_on_them() -> None:
     drawn = [line("The employers", 60, 500), line("four days", 60, 485), line("5.", 45, 500)]
     read = _in_reading_order(drawn)
     assert [item.text for item in read] == ["5.The employers", "four days"]
-    assert read[0].left == 45
+    assert read[0].left == 60 and read[0].chars[0].left == 45
+    columns = [line("left column text", 45, 500), line("right column text", 200, 500)]
+    assert [item.text for item in _in_reading_order(columns)] == ["left column text", "right column text"]

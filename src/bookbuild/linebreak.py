@@ -280,11 +280,11 @@ class _Stream:
     # sets such a space, in a paragraph with word spacing, as " \u200b", which the end of a line
     # does not strip: the line would be too long.
     glued: frozenset[int] = frozenset()
-    runs: dict[int, tuple[int, list[float] | None]] = field(default_factory=dict)  # see run_at
+    runs: dict[int, tuple[int, _Setting | None]] = field(default_factory=dict)  # see run_at
 
-    def run_at(self, position: int) -> tuple[int, list[float] | None]:
-        """The run of one style that holds `position`: where it starts, and where each of its
-        characters starts when it is set on one line (_positions)."""
+    def run_at(self, position: int) -> tuple[int, _Setting | None]:
+        """The run of one style that holds `position`: where it starts, and how it is set on
+        one line (_set_on_one_line)."""
         if position not in self.runs:
             style = self.styles[position]
             first = last = position
@@ -292,7 +292,7 @@ class _Stream:
                 first -= 1
             while last + 1 < len(self.text) and self.styles[last + 1] is style:
                 last += 1
-            found = (first, _positions(self.text[first:last + 1], style))
+            found = (first, _set_on_one_line(self.text[first:last + 1], style))
             self.runs.update(dict.fromkeys(range(first, last + 1), found))
         return self.runs[position]
 
@@ -427,59 +427,70 @@ def _one_style(stream: _Stream, start: int, stop: int) -> bool:
 
 
 def _width_run(text: str, start: int, stop: int, stream: _Stream) -> float:
-    """The width of text[start:stop], each run of one style measured in it: where the stream's
-    run of that style is set on one line, in its context (one Pango layout for the run, not one
-    for each piece); else alone."""
+    """The width of text[start:stop], each run of one style measured in it: from the stream's
+    run of that style set on one line, in its context (one Pango layout for the run, not one for
+    each piece); alone where that cannot be (a piece that starts or ends inside a ligature)."""
     width = 0.0
     run_start = start
     for position in range(start + 1, stop + 1):
         if position == stop or stream.styles[position] is not stream.styles[run_start]:
-            first, positions = stream.run_at(run_start)
-            if positions is not None:
-                width += positions[position - first] - positions[run_start - first]
+            first, setting = stream.run_at(run_start)
+            a, b = run_start - first, position - first
+            if setting is not None and setting.starts[a] and setting.starts[b]:
+                width += setting.x[b] - setting.x[a]
             else:
                 width += _width(text[run_start:position], stream.styles[run_start])
             run_start = position
     return width
 
 
-_positions_cache: dict[tuple[str, str], list[float] | None] = {}
+@dataclass(frozen=True)
+class _Setting:
+    """A run of one style as Pango sets it on one line: where each character starts, and where
+    the text ends (px); and whether each starts a cluster (a ligature's later letters do not)."""
+
+    x: list[float]
+    starts: list[bool]
 
 
-def _positions(text: str, style: Any) -> list[float] | None:
-    """Where each character of `text` starts when Pango sets it on one line in `style`, and
-    where the text ends (px); a character inside a cluster (a ligature) starts where the cluster
-    ends. None when Pango did not set it left to right on one line."""
-    key = (_style_key(style), text)
-    if key in _positions_cache:
-        return _positions_cache[key]
+def _set_on_one_line(text: str, style: Any) -> _Setting | None:
+    """None when Pango did not set `text` left to right on one line."""
     layout = create_layout(text, style, None, None, 0)
     line, second = layout.get_first_line()
     encoded = text.encode()
     advances = [0.0] * (len(encoded) + 1)  # the advance of the cluster that starts at each byte
-    found: list[float] | None = None
-    if second is None and layout.text == text:
-        run = line.runs[0] if line.runs != ffi.NULL else ffi.NULL
-        found = []
-        while run != ffi.NULL:
-            item, glyphs = run.data.item, run.data.glyphs
-            run = run.next
-            if item.analysis.level % 2:  # right to left
-                found = None
-                break
-            for index in range(glyphs.num_glyphs):
-                advances[item.offset + glyphs.log_clusters[index]] += glyphs.glyphs[index].geometry.width
+    cluster = [False] * (len(encoded) + 1)
+    ok = second is None and layout.text == text
+    run = line.runs[0] if ok and line.runs != ffi.NULL else ffi.NULL
+    while run != ffi.NULL:
+        item, glyphs = run.data.item, run.data.glyphs
+        run = run.next
+        if item.analysis.level % 2:  # right to left
+            ok = False
+            break
+        for index in range(glyphs.num_glyphs):
+            at = item.offset + glyphs.log_clusters[index]
+            advances[at] += glyphs.glyphs[index].geometry.width * FROM_UNITS
+            cluster[at] = True
     layout.deactivate()
-    if found is not None:
-        x, byte = 0.0, 0
-        for char in text:
-            found.append(x)
-            size = len(char.encode())
-            x += sum(advances[byte:byte + size]) * FROM_UNITS
-            byte += size
-        found.append(x)
-    _positions_cache[key] = found
-    return found
+    if not ok:
+        return None
+    x, starts, position, byte = [], [], 0.0, 0
+    for char in text:
+        x.append(position)
+        starts.append(cluster[byte])
+        size = len(char.encode())
+        position += sum(advances[byte:byte + size])
+        byte += size
+    x.append(position)
+    starts.append(True)
+    # Pango leaves out half the letter spacing at each end of a line, and WeasyPrint adds a whole
+    # one to each text box: every letter carries its whole, as when measured alone (_width).
+    spacing = style["letter_spacing"]
+    if spacing != "normal" and spacing:
+        x = [x[0], *(value + spacing / 2 for value in x[1:])]
+        x[-1] += spacing / 2
+    return _Setting(x, starts)
 
 
 def _hyphen_points(word: str, lang: str | None) -> list[int]:
@@ -547,7 +558,7 @@ class _Sums:
     line's looseness is measured against (the paragraph's own, as a reader sees it: an italic
     space, wider, looks looser stretched as much)."""
 
-    def __init__(self, segments: list[_Segment], normal: float | None = None):
+    def __init__(self, segments: list[_Segment], normal: float | None = None, own: float | None = None):
         self.segments = segments
         self.widths, self.spaces, self.counts = [0.0], [0.0], [0]
         for segment in segments:
@@ -557,16 +568,17 @@ class _Sums:
             self.counts.append(self.counts[-1] + is_space)
         widths = sorted({segment.space for segment in segments if segment.after == "space"})
         self.normal = normal or (widths[0] if widths else 1.0)
+        self.own = own or self.normal  # the paragraph's own space as set (tracked, if it is)
         self.single = widths[0] if len(widths) == 1 else None  # one width: no line to scan
 
-    def spaces_of(self, first: int, end: int) -> tuple[float, float]:
-        """The narrowest space of a line and its median (those after first..end-1): the gap a
-        reader takes for the line's, as the proof does (a code span's wide space among roman
-        ones is not the line's; an italic title's spaces are)."""
+    def typical_space(self, first: int, end: int) -> float:
+        """The median space of a line (those after first..end-1): the gap a reader takes for
+        the line's, as the proof does (a code span's wide space among roman ones is not the
+        line's; an italic title's spaces are)."""
         if self.single is not None:
-            return self.single, self.single
-        widths = [segment.space for segment in self.segments[first:end] if segment.after == "space"]
-        return min(widths), statistics.median(widths)
+            return self.single
+        return statistics.median(segment.space for segment in self.segments[first:end]
+                                 if segment.after == "space")
 
     def line(self, first: int, end: int) -> tuple[float, float, int]:
         """Width of segments first..end set without justification, the width of its spaces
@@ -588,28 +600,31 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
     # space with the letter spacing of the letter before it and its own, as _segments counts).
     normal = space_width(stream.own_style) + 2 * _joiner_width(stream.own_style) if stream.own_style else None
 
-    def trackings() -> Iterator[tuple[float | None, list[_Segment]]]:
-        """The paragraph as it is, then at each tracking (measured only when asked for)."""
-        yield None, segments
+    def trackings() -> Iterator[tuple[float | None, list[_Segment], float | None]]:
+        """The paragraph as it is, then at each tracking (measured only when asked for), with
+        its own space as set."""
+        yield None, segments, normal
         for step in TRACKING if stream.own_style is not None else ():
             track = _tracked(stream, step * stream.own_style["font_size"])
-            yield track.own_style["letter_spacing"], _segments(track)
+            own = space_width(track.own_style) + 2 * _joiner_width(track.own_style)
+            yield track.own_style["letter_spacing"], _segments(track), own
 
-    def least(pieces: list[_Segment], loosest: float) -> tuple[float, list[int], float] | None:
-        found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal, glue=False)
+    def least(pieces: list[_Segment], loosest: float, own: float | None
+              ) -> tuple[float, list[int], float] | None:
+        found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal, own, glue=False)
         if found and found[2] > 0 and any(not pieces[end].breakable for end in found[1]):
-            found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal)
+            found = _least_demerits(pieces, paragraph.width, paragraph.indent, loosest, normal, own)
         return found
 
     # The paragraph as it is, within the limit (most are); else the first tracking that sets
     # within it, else the least loose plan of them all. (A plan with a loose line costs more than
     # any without, so the least-demerits plan within the last-resort limit is the plan within
     # MAX_SPACE when there is one: one search per tracking.)
-    within = least(segments, MAX_SPACE)
+    within = least(segments, MAX_SPACE, normal)
     tried: list[tuple[tuple[float, list[int], float], float | None, list[_Segment]]] = \
         [(within, None, segments)] if within else []
-    for spacing, pieces in trackings() if not within else ():
-        if result := least(pieces, LAST_RESORT_SPACE):
+    for spacing, pieces, own in trackings() if not within else ():
+        if result := least(pieces, LAST_RESORT_SPACE, own):
             tried.append((result, spacing, pieces))
             if result[0] < LOOSE_LINE_BADNESS ** 2:
                 break
@@ -630,18 +645,19 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
 
 
 def _breaks(segments: list[_Segment], width: float, indent: float, loosest: float,
-            normal: float | None = None) -> tuple[list[int], float] | None:
+            normal: float | None = None, own: float | None = None) -> tuple[list[int], float] | None:
     """The breaks (indexes of the segments lines end with) of least total demerits, and the
     narrowing of the spaces the tightest line needs."""
-    found = _least_demerits(segments, width, indent, loosest, normal)
+    found = _least_demerits(segments, width, indent, loosest, normal, own)
     return found[1:] if found else None
 
 
 def _least_demerits(segments: list[_Segment], width: float, indent: float, loosest: float,
-                    normal: float | None = None, glue: bool = True) -> tuple[float, list[int], float] | None:
+                    normal: float | None = None, own: float | None = None, glue: bool = True
+                    ) -> tuple[float, list[int], float] | None:
     """_breaks, with the total demerits of the breaks; with `glue`, no line ends at a segment
     that is not `breakable`."""
-    sums = _Sums(segments, normal)
+    sums = _Sums(segments, normal, own)
     nodes: dict[tuple[int, int], _Node] = {(-1, 0): _Node(0.0, None, 0.0)}
     every = dict(nodes)  # for the way back: the active ones are forgotten as the lines move on
     last = len(segments) - 1
@@ -715,13 +731,13 @@ def _line(sums: _Sums, first: int, end: int, width: float, last: bool, loosest: 
     if count == 0 or spaces <= 0:
         return (0.0, 0.0) if last and natural <= width + 0.01 else None
     extra = (width - natural) / count  # px each space gains when justified (lost, if negative)
-    narrowest, typical = sums.spaces_of(first, end)
     # The gaps against the paragraph's own untracked space, as a reader (and the proof) sees
-    # them: narrowed, the narrowest; widened, the line's typical one.
-    tightest = (narrowest + min(extra, 0.0)) / sums.normal
+    # them: widened, the line's typical gap; narrowed, the paragraph's own space (tracked closer,
+    # it is narrower before any narrowing; a smaller span's spaces are its own).
+    tightest = (sums.own + extra) / sums.normal if extra < 0 else 1.0
     if last:
         return (0.0, max(0.0, -extra)) if tightest >= MIN_SPACE else None
-    ratio = max(1.0, (typical + extra) / sums.normal) if extra > 0 else tightest
+    ratio = max(1.0, (sums.typical_space(first, end) + extra) / sums.normal) if extra > 0 else tightest
     if ratio < MIN_SPACE or ratio > loosest:
         return None
     badness = 100 * ((ratio - 1) / (MAX_SPACE - 1)) ** 3 if ratio >= 1 else \

@@ -34,6 +34,8 @@ OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's over
 # in pt); a line set in further is the turnover of a verse line too long for the measure
 # (2.5 em) or an indented verse line.
 PARAGRAPH_INDENT = 1.5
+MARKER_CHARS = 4  # a list's number or bullet: "12." "iv." "–"
+MARKER_GAP = 2.5  # how far before its line (in font sizes) a list's number stands at most
 CONTENTS_EDGE_PT = 0.5  # how far the contents' page numbers may stray from one right edge
 # Faces a book may use beside its typeface: the monospaced face print.css gives code, and the
 # declared fallback for the symbols EB Garamond lacks (⋮, ⅜), Linux Libertine, which matches it.
@@ -59,6 +61,7 @@ class Char:
 class Line:
     page: int  # PDF page index
     chars: list[Char]
+    lead: int = 0  # characters of a list's number or bullet drawn apart before the line's own
 
     @property
     def text(self) -> str:
@@ -66,7 +69,8 @@ class Line:
 
     @property
     def left(self) -> float:
-        return self.chars[0].left
+        """Where the line's own text starts (its indent: not its list number's)."""
+        return self.chars[self.lead].left
 
     @property
     def right(self) -> float:
@@ -162,7 +166,9 @@ def proof(pdf_path: Path) -> ProofResult:
 
     main_face = _main_face(pages)
     _check_glyphs(pages, main_face, warn)
-    contents = next((i for i, page in enumerate(pages) if page and page[0].text.strip() == "Contents"), None)
+    # (its heading is the page's first line, or its second under a running head)
+    contents = next((i for i, page in enumerate(pages)
+                     if any(line.text.strip() == "Contents" for line in page[:2])), None)
     if contents is not None:
         _check_contents(pages[contents], contents, warn)
     normal_space = _normal_space(text, block)
@@ -211,19 +217,26 @@ def _lines(document: pypdfium2.PdfDocument, index: int) -> list[Line]:
 
 
 def _in_reading_order(lines: list[Line]) -> list[Line]:
-    """The page's lines from top to bottom, each whole: the drawing order is not the reading
-    order (a list's numbers are drawn after the items' text), and a piece drawn apart on a line's
-    baseline (the number "5." beside its item) belongs to that line."""
+    """The page's lines from top to bottom: the drawing order is not the reading order (a list's
+    numbers are drawn after the items' text), and a list's number or bullet drawn apart ("5."
+    beside its item) joins the line it stands before."""
     merged: list[Line] = []
     for line in lines:
-        same = next((other for other in merged if abs(other.baseline - line.baseline) < 1.0
-                     and (line.right <= other.left or line.left >= other.right)), None)
-        if same is None:
-            merged.append(line)
+        for index, other in enumerate(merged):
+            marker, text = (line, other) if _marker_of(line, other) else (other, line)
+            if _marker_of(marker, text):
+                merged[index] = Line(text.page, [*marker.chars, *text.chars], lead=len(marker.chars))
+                break
         else:
-            whole = sorted(same.chars + line.chars, key=lambda char: char.left)
-            merged[merged.index(same)] = Line(same.page, whole)
+            merged.append(line)
     return sorted(merged, key=lambda line: -line.baseline)
+
+
+def _marker_of(piece: Line, line: Line) -> bool:
+    """A short piece of one word on a line's baseline, just before it: a list's number or bullet."""
+    return piece.lead == 0 and line.lead == 0 and abs(piece.baseline - line.baseline) < 1.0 \
+        and len(piece.text) <= MARKER_CHARS and len(piece.words) == 1 and abs(piece.size - line.size) < 0.2 \
+        and 0 <= line.left - piece.right < MARKER_GAP * line.size
 
 
 def _on_line(char: Char, line: Line) -> bool:
