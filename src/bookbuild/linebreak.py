@@ -361,7 +361,7 @@ def _tracked(stream: _Stream, tracking: float) -> _Stream:
             return style
         if id(style) not in copies:
             copy = copies[id(style)] = style.copy()
-            copy["letter_spacing"] = (0.0 if own == "normal" else own) + tracking
+            copy["letter_spacing"] = _letter_spacing(style) + tracking
         return copies[id(style)]
 
     return _Stream(stream.text, stream.places, [track(style) for style in stream.styles], stream.end,
@@ -391,7 +391,7 @@ def _segments(stream: _Stream) -> list[_Segment]:
             kind, body = "inner", piece
         segments += _word_segments(body, start, stream, lang)
         segments[-1].after, segments[-1].where = kind, at
-        joiner = _joiner_width(stream.styles[stop - 1]) if kind in ("space", "inner") else 0.0
+        joiner = _letter_spacing(stream.styles[stop - 1]) if kind in ("space", "inner") else 0.0
         if kind == "space":
             # The spacing after the word's last letter shows as part of the gap: counted there.
             segments[-1].width -= joiner
@@ -486,8 +486,8 @@ def _set_on_one_line(text: str, style: Any) -> _Setting | None:
     starts.append(True)
     # Pango leaves out half the letter spacing at each end of a line, and WeasyPrint adds a whole
     # one to each text box: every letter carries its whole, as when measured alone (_width).
-    spacing = style["letter_spacing"]
-    if spacing != "normal" and spacing:
+    spacing = _letter_spacing(style)
+    if spacing:
         x = [x[0], *(value + spacing / 2 for value in x[1:])]
         x[-1] += spacing / 2
     return _Setting(x, starts)
@@ -533,9 +533,16 @@ def _width(text: str, style: Any) -> float:
     return _widths[key]
 
 
-def _joiner_width(style: Any) -> float:
+def _letter_spacing(style: Any) -> float:
+    """The letter spacing of `style` in px (what a word joiner, a zero-width character, takes)."""
     spacing = style["letter_spacing"]
     return 0.0 if spacing == "normal" else spacing
+
+
+def _gap(style: Any) -> float:
+    """A word space as a reader sees it between two words: the space with the letter spacing of
+    the letter before it and its own, and the joiner's (as _segments counts it)."""
+    return space_width(style) + 2 * _letter_spacing(style)
 
 
 def space_width(style: Any) -> float:
@@ -598,7 +605,7 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
 
     # Looseness is measured against the paragraph's own gap untracked, as a reader sees it (a
     # space with the letter spacing of the letter before it and its own, as _segments counts).
-    normal = space_width(stream.own_style) + 2 * _joiner_width(stream.own_style) if stream.own_style else None
+    normal = _gap(stream.own_style) if stream.own_style else None
 
     def trackings() -> Iterator[tuple[float | None, list[_Segment], float | None]]:
         """The paragraph as it is, then at each tracking (measured only when asked for), with
@@ -606,8 +613,7 @@ def _plan(paragraph: _Paragraph) -> Plan | None:
         yield None, segments, normal
         for step in TRACKING if stream.own_style is not None else ():
             track = _tracked(stream, step * stream.own_style["font_size"])
-            own = space_width(track.own_style) + 2 * _joiner_width(track.own_style)
-            yield track.own_style["letter_spacing"], _segments(track), own
+            yield track.own_style["letter_spacing"], _segments(track), _gap(track.own_style)
 
     def least(pieces: list[_Segment], loosest: float, own: float | None
               ) -> tuple[float, list[int], float] | None:
@@ -671,8 +677,7 @@ def _least_demerits(segments: list[_Segment], width: float, indent: float, loose
             if line is None:
                 continue
             badness, shrink = line
-            before = width - (indent if node.line_start == 0 else 0.0)  # the measure of node's line
-            if start >= 0 and _greedy_takes_it(sums, node, end, before):
+            if start >= 0 and _greedy_takes_it(sums, node.line_start, end, node.shrink, width, indent):
                 continue
             new_run = run + 1 if hyphenated else 0
             if new_run > MAX_HYPHEN_RUN:
@@ -704,18 +709,18 @@ def _least_demerits(segments: list[_Segment], width: float, indent: float, loose
     breaks.sort()
     # Checked as the lines were chosen with the narrowing so far; the plan sets its largest.
     for before, end in zip([-1, *breaks], breaks[1:], strict=False):
-        node = _Node(0.0, None, shrink, before + 1)
-        if _greedy_takes_it(sums, node, end, width - (indent if before == -1 else 0.0)):
+        if _greedy_takes_it(sums, before + 1, end, shrink, width, indent):
             return None
     return nodes[best].demerits, breaks, shrink
 
 
-def _greedy_takes_it(sums: _Sums, node: _Node, end: int, width: float) -> bool:
+def _greedy_takes_it(sums: _Sums, first: int, end: int, shrink: float, width: float, indent: float) -> bool:
     """Whether the layout, which fills each line as far as the next break allowed, would set the
-    line that ends at `end` on the line before (that of `node`): a short last line ("etc.")
-    that fits, in full measure, beside the line the plan breaks before it."""
-    natural, _, count = sums.line(node.line_start, end)
-    return natural - node.shrink * count <= width + 0.01
+    line that ends at `end` on the line before (the one from segment `first`), its spaces
+    narrowed by `shrink`: a short last line ("etc.") that fits, in full measure, beside the
+    line the plan breaks before it."""
+    natural, _, count = sums.line(first, end)
+    return natural - shrink * count <= width - (indent if first == 0 else 0.0) + 0.01
 
 
 def _too_long(sums: _Sums, first: int, end: int, width: float) -> bool:

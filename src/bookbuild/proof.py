@@ -223,10 +223,14 @@ def _in_reading_order(lines: list[Line]) -> list[Line]:
     merged: list[Line] = []
     for line in lines:
         for index, other in enumerate(merged):
-            marker, text = (line, other) if _marker_of(line, other) else (other, line)
-            if _marker_of(marker, text):
-                merged[index] = Line(text.page, [*marker.chars, *text.chars], lead=len(marker.chars))
-                break
+            if _marker_of(line, other):
+                marker, text = line, other
+            elif _marker_of(other, line):
+                marker, text = other, line
+            else:
+                continue
+            merged[index] = Line(text.page, [*marker.chars, *text.chars], lead=len(marker.chars))
+            break
         else:
             merged.append(line)
     return sorted(merged, key=lambda line: -line.baseline)
