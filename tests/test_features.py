@@ -71,9 +71,9 @@ def test_epubcheck_finds_nothing(features: Built, tmp_path: Path) -> None:
 
 def test_pdf_places_the_figure_and_resolves_the_links(features: Built) -> None:
     pdf = Pdf(features.pdf)
-    page = next(p for p in pdf.pages if "/XObject" in (p.get("/Resources") or {}))
-    images = page["/Resources"]["/XObject"]
-    assert any(x.get_object().get("/Subtype") == "/Image" for x in images.values())
+    placed = [x.get_object() for page in pdf.pages
+              for x in (page.get("/Resources") or {}).get("/XObject", {}).values()]
+    assert any(x.get("/Subtype") == "/Image" for x in placed)
     whole = " ".join(pdf.texts)
     assert "The square, seen from above." in whole
     # Internal links are link annotations that land where their words say, and can be clicked.

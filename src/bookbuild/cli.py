@@ -64,6 +64,13 @@ def port_number(text: str) -> int:
     return number
 
 
+def positive_number(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
 def add_book_dir(command: argparse.ArgumentParser) -> None:
     here = Path("book.toml").is_file()  # `cd mybook && bookbuild build`, as mdBook has it
     command.add_argument("book_dir", nargs="?", default="." if here else "book", metavar="BOOK_DIR",
@@ -96,6 +103,9 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true",
                        help="build even when nothing has changed since the last build")
+    build.add_argument("--jobs", "-j", type=positive_number, metavar="N",
+                       help="processes laying out the PDF's chapters at once (default: the CPUs "
+                            "this process may use); the PDF is the same whatever N is")
 
     new = add_command(commands, "new", help="start a new book in a new folder",
                               description="Create DIR with a book.toml (every key explained), a "
@@ -235,7 +245,7 @@ def run_build(args: argparse.Namespace) -> int:
     progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
     try:
         result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
-                       pdf_overrides=overrides)
+                       pdf_overrides=overrides, jobs=args.jobs)
     finally:
         if progress is not None:
             progress("")  # the problems that follow start on a clean line
@@ -246,7 +256,8 @@ def run_build(args: argparse.Namespace) -> int:
         for output in result.outputs:
             pages = "" if output.pages is None else \
                 f"  {output.pages} page{'s' if output.pages != 1 else ''}"
-            print(f"{output.path}  {_human_size(output.bytes)}{pages}  {output.seconds:.1f} s")
+            note = f"  ({output.note})" if output.note else ""
+            print(f"{output.path}  {_human_size(output.bytes)}{pages}  {output.seconds:.1f} s{note}")
     return EXIT_OK
 
 

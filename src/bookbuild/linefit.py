@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from weasyprint.document import Document
+from weasyprint.document import Page
 from weasyprint.formatting_structure import boxes
 
 from .linebreak import space_width
@@ -137,10 +137,11 @@ def _join_before(parent: Element, previous: Element | None) -> None:
         previous.tail = WORD_JOINER
 
 
-def find(rendered: Document, state: FitState) -> Fixes:
-    """The faults of a layout, and what another layout could mend of them."""
+def find(pages: list[Page], state: FitState) -> Fixes:
+    """The faults of a layout's pages (one part of the book, opening on a right-hand page), and
+    what another layout could mend of them."""
     fixes = Fixes()
-    lines = list(_body_lines(rendered))
+    lines = list(_body_lines(pages))
     own = _own_texts_of(lines)
     loosest: dict[Element, float] = {}
     run: list[_Split | None] = []  # the lines of the current run of hyphens, with the layout's own
@@ -218,10 +219,10 @@ def apply(fixes: Fixes, state: FitState) -> bool:
 
 # ---- reading the layout ----------------------------------------------------------------------
 
-def _body_lines(rendered: Document) -> Iterator[_Line]:
+def _body_lines(pages: list[Page]) -> Iterator[_Line]:
     """Every line of the text, in reading order, with its page; running heads and folios (margin
     boxes) are not text."""
-    for number, page in enumerate(rendered.pages):
+    for number, page in enumerate(pages):
         for child in page._page_box.children:
             if isinstance(child, boxes.MarginBox):
                 continue

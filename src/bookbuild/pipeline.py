@@ -26,11 +26,12 @@ from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
 from .render import COVER_PAGE_INCHES, CoverImage, render_cover_html, render_epub, render_print
 from .resources import book_fonts, styles_dir
 from .state import BuildState
-from .workers import Job
+from .workers import Job, available_cpus
 from .writers.atomic import Staging
 from .writers.cover import cover_pdf, rasterize, write_print_cover
 from .writers.epub import write_epub
-from .writers.pdf import PdfResult, allowed_roots, write_pdf
+from .writers.pdf import PdfResult, allowed_roots
+from .writers.pdfparts import write_pdf
 
 FORMATS = ("epub", "pdf")
 
@@ -42,6 +43,7 @@ class Output:
     bytes: int
     seconds: float
     pages: int | None = None
+    note: str = ""  # how it was made, when not as usual (a PDF laid out in one process)
 
 
 @dataclass
@@ -148,7 +150,8 @@ def check_output_dir(out_dir: Path) -> None:
 
 def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
           strict: bool = False, progress: Progress | None = None,
-          pdf_overrides: dict[str, Any] | None = None) -> BuildResult:
+          pdf_overrides: dict[str, Any] | None = None, jobs: int | None = None) -> BuildResult:
+    """`jobs`: how many processes lay out the PDF's parts (None: every CPU this process may use)."""
     say = progress or (lambda _message: None)
     manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides,
                                    progress=say)
@@ -169,7 +172,8 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         front_cover_html = render_cover_html(manuscript, iso(timestamp))
         if "pdf" in formats:
             pdf_target = out_dir / f"{slug}.pdf"
-            pdf_job = Job(write_pdf, document, staging.path_for(pdf_target), state.pages(slug))
+            pdf_job = Job(write_pdf, document, staging.path_for(pdf_target), state.pages(slug),
+                          jobs or available_cpus(), daemon=False)
         if "epub" in formats:
             say("writing the EPUB")
             started = time.perf_counter()
@@ -184,7 +188,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
             result.warnings.extend(page_count_warnings(document, pdf.pages, pdf_target))
             result.outputs.append(Output(pdf_target, "pdf", pdf.path.stat().st_size,
-                                         time.perf_counter() - pdf_job.started, pdf.pages))
+                                         time.perf_counter() - pdf_job.started, pdf.pages, pdf.note))
             say("making the print cover")
             started = time.perf_counter()
             cover_target = out_dir / f"{slug}-cover.pdf"

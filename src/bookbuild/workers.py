@@ -8,13 +8,16 @@ as a KeyboardInterrupt, so its atomic writes clean up after themselves.
 from __future__ import annotations
 
 import ctypes
+import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import time
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from .diagnostics import BookError
@@ -85,10 +88,11 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
 
 
 class Job:
-    def __init__(self, function: Callable[..., Any], *args: Any):
+    def __init__(self, function: Callable[..., Any], *args: Any, daemon: bool = True):
+        """`daemon`: False for a job that starts jobs of its own (a daemon process may not)."""
         self._receive, send = _FORK.Pipe(duplex=False)
         self._process = _FORK.Process(target=_child, args=(send, function, args, os.getpid()),
-                                      daemon=True)
+                                      daemon=daemon)
         self._process.start()
         send.close()
         self.started = time.perf_counter()
@@ -113,6 +117,10 @@ class Job:
             raise KeyboardInterrupt
         raise ChildFailure(*payload)
 
+    def finished(self) -> bool:
+        """The child has sent its outcome, or died without one (wait() then says so)."""
+        return self._receive.poll(0) or not self._process.is_alive()
+
     def cancel(self) -> None:
         """Interrupt the child as Ctrl-C would, so that it removes its temporary files."""
         if self._process.is_alive() and self._process.pid is not None:
@@ -121,3 +129,49 @@ class Job:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+
+
+def run_all(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]], jobs: int) -> list[Any]:
+    """Run each (function, args) in a child of its own, at most `jobs` at a time; the results
+    in the order of the tasks. The first failure cancels the rest and is raised."""
+    results: list[Any] = [None] * len(tasks)
+    waiting = list(enumerate(tasks))
+    running: dict[int, Job] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < max(1, jobs):
+                index, (function, args) = waiting.pop(0)
+                running[index] = Job(function, *args)
+            multiprocessing.connection.wait([job._receive for job in running.values()], 0.2)
+            for index in [i for i, job in running.items() if job.finished()]:
+                results[index] = running.pop(index).wait()
+    except BaseException:
+        for job in running.values():
+            job.cancel()
+        raise
+    return results
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity, within a container's CPU quota (cgroups)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(count, quota) if quota else count)
+
+
+def _cgroup_quota() -> int | None:
+    """cgroup v2's cpu.max ("200000 100000": two CPUs), else v1's CFS quota; None: no limit."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text().strip()
+            period = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1") or not quota.lstrip("-").isdigit() or not period.isdigit():
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cssselect2
 import pydyf
 from weasyprint import CSS, HTML
-from weasyprint.document import Document
+from weasyprint.document import Document, Page
 
-from .. import linebreak, linefit
+from .. import linebreak, linefit, parts
 from ..model import PdfOptions, PrintDocument
 from ..printspec import GUTTER_BANDS, band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
@@ -37,6 +39,7 @@ class PdfResult:
     # predicts its band from (the fitted count may stand in another band, and a guess from it
     # could choose another gutter for the same sources).
     predicted_pages: int = 0
+    note: str = ""  # said to the user once the PDF is written (how it was laid out, if not as usual)
 
 
 def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
@@ -50,14 +53,18 @@ class Layout:
     mended by the line fitting (linefit.py) and laid out again. A pure function of the document
     and the band."""
 
-    def __init__(self, document: PrintDocument, band: int):
+    def __init__(self, document: PrintDocument, band: int, source: HTML | None = None,
+                 page_css: str = ""):
+        """`source`: the book's tree already parsed and prepared (parsed() below), reduced to one
+        part (parts.py) when `page_css` adds what a part needs; else the whole book."""
         self.document = document
-        self.fetcher = BookFetcher(allowed_roots(document.base_dir))
-        self.page_css = CSS(string=document.page_css[band], url_fetcher=self.fetcher)
+        self.split = source is None  # the whole book: fitted part by part
+        # (a part's source fetches with the fetcher it was parsed with: its refusals are there)
+        self.fetcher = source.url_fetcher if source is not None else BookFetcher(
+            allowed_roots(document.base_dir))
+        self.page_css = CSS(string=document.page_css[band] + page_css, url_fetcher=self.fetcher)
         with self._weasyprint():
-            self.source = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
-                               url_fetcher=self.fetcher)
-            linefit.prepare(self.source.etree_element)
+            self.source = source or parsed(document, self.fetcher)
 
     def render(self) -> Document:
         with self._weasyprint():
@@ -65,45 +72,34 @@ class Layout:
             return self.source.render(stylesheets=[self.page_css])
 
     def fit(self, first: Document) -> tuple[Document, int]:
-        """Mend what `first` (this layout's render) has: every paragraph that can be is broken
-        into lines as a whole (linebreak.py) and the book laid out again; then the line fitting
-        mends the rest while each round has fewer faults, at most FIT_LAYOUTS layouts in all.
-        The layout with the fewest faults, and how many more layouts were made."""
-        fixes = linefit.find(first, linefit.FitState())
-        best = (fixes.score, first)
-        state = linefit.FitState()  # (the judgement of the first layout's fixes starts here)
-        plans = linebreak.plan(linebreak.paragraphs([page._page_box for page in first.pages])) \
-            if FIT_LAYOUTS > 1 else []
+        """Mend what `first` (this layout's render) has, part by part (parts.py): each part
+        goes through the line fitting on its own (Fitting), and the book is laid out again while
+        any part asks for it. Each part keeps the pages of its best layout, so the book is the
+        one its parts laid out apart would make. The fitted book, and how many more layouts."""
+        fittings = [Fitting(pages) for pages in self.parts_of(first)]
         more = 0
-        undone = False
-        if not plans:
-            fixes = linefit.find(first, state)
-        else:
-            linebreak.apply(plans)
-            state.planned.update(found.paragraph for found in plans)
-            rendered = self.render()
-            more = 1
-            # A paragraph the layout did not set as planned goes back to its first-fit lines,
-            # and to the line fitting, in the next layout.
-            for found in linebreak.unfollowed(plans, [page._page_box for page in rendered.pages]):
-                linebreak.undo(found)
-                state.planned.discard(found.paragraph)
-                undone = True
-            fixes = linefit.find(rendered, state)
-            if fixes.score < best[0] and not undone:
-                best = (fixes.score, rendered)
-        while more < FIT_LAYOUTS - 1:
-            changed = linefit.apply(fixes, state) if fixes else False
-            if not (changed or undone):
-                break
-            undone = False
+        while any(fitting.wants for fitting in fittings):
             rendered = self.render()
             more += 1
-            fixes = linefit.find(rendered, state)
-            if fixes.score >= best[0]:
-                break  # no better: another round would not be either
-            best = (fixes.score, rendered)
-        return best[1], more
+            for fitting, pages in zip(fittings, self.parts_of(rendered), strict=True):
+                if fitting.wants:
+                    fitting.laid_out(pages)
+        best = copy.copy(first)
+        best.pages = [page for fitting in fittings for page in fitting.best_pages]
+        best.fonts = {}
+        return best, more
+
+    def parts_of(self, rendered: Document) -> list[list[Page]]:
+        """The pages of each part: from the page its anchor is on to the next part's (a blank
+        verso before a part is the end of the part before)."""
+        first_pages: dict[str, int] = {}
+        for index, page in enumerate(rendered.pages):
+            for anchor in page.anchors:
+                first_pages.setdefault(anchor, index)
+        ids = parts.part_ids(self.source.etree_element)[1:] if self.split else []
+        starts = sorted({0, *(first_pages[anchor] for anchor in ids if anchor in first_pages)})
+        bounds = [*starts, len(rendered.pages)]
+        return [rendered.pages[begin:end] for begin, end in itertools.pairwise(bounds)]
 
     @contextlib.contextmanager
     def _weasyprint(self) -> Iterator[None]:
@@ -116,6 +112,73 @@ class Layout:
                 raise refused.as_book_error(self.document.base_dir) from None
         if self.fetcher.refused:
             raise self.fetcher.refused[0].as_book_error(self.document.base_dir)
+
+
+class Fitting:
+    """One part's way through the line fitting: the first layout's paragraphs broken into lines
+    as a whole (linebreak.py), then the line fitting (linefit.py) while each layout has fewer
+    faults than the one before, at most FIT_LAYOUTS layouts in all. After each layout the part
+    says whether it wants another (its tree is then changed for it)."""
+
+    def __init__(self, pages: list[Page]):
+        self.best_pages = pages
+        self.best_score = linefit.find(pages, linefit.FitState()).score
+        self.state = linefit.FitState()  # (the judgement of the first layout's fixes starts here)
+        self.layouts = 0  # after the first
+        self.undone = False
+        self.plans = linebreak.plan(linebreak.paragraphs(_boxes(pages))) if FIT_LAYOUTS > 1 else []
+        if self.plans:
+            linebreak.apply(self.plans)
+            self.state.planned.update(found.paragraph for found in self.plans)
+            self.wants = True
+        else:
+            self.fixes = linefit.find(pages, self.state)
+            self.wants = self._mend()
+
+    def laid_out(self, pages: list[Page]) -> None:
+        self.layouts += 1
+        if self.plans:
+            # A paragraph the layout did not set as planned goes back to its first-fit lines,
+            # and to the line fitting, in the next layout.
+            for found in linebreak.unfollowed(self.plans, _boxes(pages)):
+                linebreak.undo(found)
+                self.state.planned.discard(found.paragraph)
+                self.undone = True
+            self.plans = []
+            self.fixes = linefit.find(pages, self.state)
+            # Lines broken as a whole read better than first fit's even where first fit has
+            # no fault the proof would name: the planned layout stands unless it has more.
+            if self.fixes.score <= self.best_score and not self.undone:
+                self.best_pages, self.best_score = pages, self.fixes.score
+        else:
+            self.fixes = linefit.find(pages, self.state)
+            if self.fixes.score >= self.best_score:
+                self.wants = False  # no better: another round would not be either
+                return
+            self.best_pages, self.best_score = pages, self.fixes.score
+        self.wants = self._mend()
+
+    def _mend(self) -> bool:
+        """Change the tree for the next layout; False when another is not worth making."""
+        if self.layouts >= FIT_LAYOUTS - 1:
+            return False
+        changed = linefit.apply(self.fixes, self.state) if self.fixes else False
+        if not (changed or self.undone):
+            return False
+        self.undone = False
+        return True
+
+
+def _boxes(pages: list[Page]) -> list[Any]:
+    return [page._page_box for page in pages]
+
+
+def parsed(document: PrintDocument, fetcher: BookFetcher) -> HTML:
+    """The book's HTML parsed, with the breaks print allows and forbids (linefit.prepare)."""
+    source = HTML(string=document.html, base_url=document.base_dir.as_uri() + "/",
+                  url_fetcher=fetcher)
+    linefit.prepare(source.etree_element)
+    return source
 
 
 def layout(document: PrintDocument, band: int) -> Document:

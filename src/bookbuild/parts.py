@@ -1,0 +1,143 @@
+"""The print book as layout parts: runs of the text that open on a right-hand page.
+
+A part's layout depends only on its own content, the page geometry and its side (it opens on a
+recto), never on the pages before it. So the parts can be laid out apart, on every core, and
+assembled (writers/assemble.py) into the book one layout of the whole would make:
+
+- the front matter (half-title to the last prefatory section), one part;
+- each section of the body (a chapter, a part's title page);
+- the Notes.
+
+What a part needs from the others crosses as plain data, never as a layout:
+
+- page numbers (the contents, the Notes' "(page N)") are written in as text (`data-page`,
+  which print.css shows instead of a `target-counter`), once the parts they point into are laid
+  out: the body first, then the front matter, then the Notes;
+- a link into another part is written as a `bookbuild-part:` URI, which the assembly turns back
+  into a link to the named destination;
+- the running head of a verso carries the book's title, which the half-title sets: a body part's
+  body element sets it (carry_title);
+- the folios are not laid out in the parts at all: they depend on where a part lands, so the
+  assembly stamps them afterwards from one layout of the folios alone (writers/assemble.py).
+
+The functions here work on the tree WeasyPrint parsed (xml.etree elements, plain tag names).
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree.ElementTree import Element, SubElement
+
+FRONT_MATTER = "front-matter"
+BODY_MATTER = "body-matter"
+PART_LINK = "bookbuild-part:"  # a link whose target is laid out in another part
+# Appended to a part: an empty recto after its last page. A part that ends on a recto then
+# gets the blank verso the book has there; the sentinel's own page is dropped.
+SENTINEL_CLASS = "bookbuild-part-end"
+
+
+def _classes(element: Element) -> list[str]:
+    return (element.get("class") or "").split()
+
+
+def _child_with_class(parent: Element, name: str) -> Element | None:
+    return next((child for child in parent if name in _classes(child)), None)
+
+
+def _body(root: Element) -> Element:
+    body = root.find("body")
+    assert body is not None, "the print template has a body"
+    return body
+
+
+def part_roots(root: Element) -> list[Element]:
+    """The element of each part, in reading order: the front matter's container, then each
+    section of the body matter (the Notes last)."""
+    body = _body(root)
+    front = _child_with_class(body, FRONT_MATTER)
+    matter = _child_with_class(body, BODY_MATTER)
+    roots = [front] if front is not None else []
+    if matter is not None:
+        roots.extend(child for child in matter if child.tag == "section")
+    return roots
+
+
+def part_ids(root: Element) -> list[str]:
+    """Each part's anchor: the id at the top of its first page (the front matter's is none: it
+    is the book's first page)."""
+    return ["" if FRONT_MATTER in _classes(element) else element.get("id", "")
+            for element in part_roots(root)]
+
+
+def anchors_in(element: Element) -> set[str]:
+    return {node.get("id", "") for node in element.iter() if node.get("id")}
+
+
+def keep_only(root: Element, index: int) -> Element:
+    """Reduce the book's tree to part `index` (in place): the other parts are removed, links
+    into them become PART_LINK URIs, and the sentinel recto is appended. Returns the part's
+    element."""
+    roots = part_roots(root)
+    kept = roots[index]
+    body = _body(root)
+    for element in roots:
+        if element is kept:
+            continue
+        parent = body if FRONT_MATTER in _classes(element) else _child_with_class(body, BODY_MATTER)
+        assert parent is not None
+        parent.remove(element)
+    matter = _child_with_class(body, BODY_MATTER)
+    if FRONT_MATTER in _classes(kept) and matter is not None:
+        body.remove(matter)
+    here = anchors_in(root)
+    for link in root.iter("a"):
+        href = link.get("href") or ""
+        if href.startswith("#") and len(href) > 1 and href[1:] not in here:
+            link.set("href", PART_LINK + href[1:])
+    container = kept if FRONT_MATTER in _classes(kept) else matter
+    assert container is not None
+    SubElement(container, "div", {"class": SENTINEL_CLASS, "style": "break-before: recto"})
+    return kept
+
+
+def write_numbers(root: Element, numbers: dict[str, str]) -> None:
+    """The printed page of each link target laid out in another part, as text: on the
+    contents' links and the Notes' "(page N)" links (print.css shows `data-page`)."""
+    for link in _links_showing_pages(root):
+        href = link.get("href") or ""
+        target = href[1:] if href.startswith("#") else ""
+        if target in numbers:
+            link.set("data-page", numbers[target])
+
+
+def _links_showing_pages(root: Element) -> list[Element]:
+    contents = [link for nav in root.iter("nav") if "contents" in _classes(nav)
+                for link in nav.iter("a")]
+    notes = [link for link in root.iter("a") if "note-page" in _classes(link)]
+    return contents + notes
+
+
+def title_text(root: Element) -> str:
+    """The book's title as the half-title sets it for the running heads (string-set content():
+    the element's text, its white space collapsed)."""
+    body = _body(root)
+    for element in body.iter():
+        if "half-title" in _classes(element):
+            title = _child_with_class(element, "book-title")
+            if title is not None:
+                return re.sub(r"[ \t\n\r]+", " ", "".join(title.itertext())).strip()
+    return ""
+
+
+def carry_title(root: Element, title: str) -> None:
+    """The running heads' book title, set as the half-title sets it, for a part without one."""
+    body = _body(root)
+    style = body.get("style", "")
+    body.set("style", f"{style}; string-set: book-title {css_string(title)}".lstrip("; "))
+
+
+def css_string(text: str) -> str:
+    """`text` as a CSS string literal."""
+    escaped = "".join(f"\\{ord(char):x} " if char in '"\\\n\r' or ord(char) < 32 else char
+                      for char in text)
+    return f'"{escaped}"'
