@@ -102,7 +102,8 @@ def make_parser() -> argparse.ArgumentParser:
                        help="print-on-demand service whose rules the PDF must meet (kdp)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true",
-                       help="build even when nothing has changed since the last build")
+                       help="build everything again, even when nothing has changed since the "
+                            "last build (no chapter's layout is taken from it)")
     build.add_argument("--jobs", "-j", type=positive_number, metavar="N",
                        help="processes laying out the PDF's chapters at once (default: the CPUs "
                             "this process may use); the PDF is the same whatever N is")
@@ -245,7 +246,7 @@ def run_build(args: argparse.Namespace) -> int:
     progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
     try:
         result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
-                       pdf_overrides=overrides, jobs=args.jobs)
+                       pdf_overrides=overrides, jobs=args.jobs, reuse_layouts=not args.no_cache)
     finally:
         if progress is not None:
             progress("")  # the problems that follow start on a clean line

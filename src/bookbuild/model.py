@@ -287,3 +287,4 @@ class PrintDocument:
     page_css: tuple[str, ...]  # the page geometry for each gutter band (printspec.GUTTER_BANDS)
     estimated_pages: int  # a guess from the text's length, to pick the first band
     options: PdfOptions
+    style_files: tuple[Path, ...] = ()  # what the book's CSS imports and loads (fonts, images)

@@ -26,6 +26,7 @@ The functions here work on the tree WeasyPrint parsed (xml.etree elements, plain
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, SubElement
 
 FRONT_MATTER = "front-matter"
@@ -34,6 +35,22 @@ PART_LINK = "bookbuild-part:"  # a link whose target is laid out in another part
 # Appended to a part: an empty recto after its last page. A part that ends on a recto then
 # gets the blank verso the book has there; the sentinel's own page is dropped.
 SENTINEL_CLASS = "bookbuild-part-end"
+
+
+@dataclass(frozen=True)
+class PartLayout:
+    """One part laid out: plain data, so that it can cross a process (or a cache)."""
+
+    pdf: bytes
+    pages: int  # with the blank verso that closes it when it ends on a recto
+    first_pages: int  # the same, in its first layout, before the line fitting
+    layouts: int
+    page_names: tuple[str, ...]  # each page's named page ("" none), "blank" for a blank page
+    anchors: dict[str, int]  # each id in the part: the index of its page in the part
+    # Each page's bookmarks: (level, label, x, y, state), x and y in PDF points
+    bookmarks: tuple[tuple[tuple[int, str, float, float, str], ...], ...]
+    fonts: dict[str, bytes] = field(default_factory=dict)  # BaseFont name: the whole font file
+    seconds: float = 0.0  # how long the layout took (kept with it: what the bench projects from)
 
 
 def _classes(element: Element) -> list[str]:

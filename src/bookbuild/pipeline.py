@@ -30,6 +30,7 @@ from .workers import Job, available_cpus
 from .writers.atomic import Staging
 from .writers.cover import cover_pdf, rasterize, write_print_cover
 from .writers.epub import write_epub
+from .writers.partcache import PartCache
 from .writers.pdf import PdfResult, allowed_roots
 from .writers.pdfparts import write_pdf
 
@@ -150,8 +151,10 @@ def check_output_dir(out_dir: Path) -> None:
 
 def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
           strict: bool = False, progress: Progress | None = None,
-          pdf_overrides: dict[str, Any] | None = None, jobs: int | None = None) -> BuildResult:
-    """`jobs`: how many processes lay out the PDF's parts (None: every CPU this process may use)."""
+          pdf_overrides: dict[str, Any] | None = None, jobs: int | None = None,
+          reuse_layouts: bool = True) -> BuildResult:
+    """`jobs`: how many processes lay out the PDF's parts (None: every CPU this process may use);
+    `reuse_layouts`: take the parts the last build laid out, where nothing they depend on changed."""
     say = progress or (lambda _message: None)
     manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides,
                                    progress=say)
@@ -172,8 +175,9 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         front_cover_html = render_cover_html(manuscript, iso(timestamp))
         if "pdf" in formats:
             pdf_target = out_dir / f"{slug}.pdf"
+            layouts = PartCache(out_dir, slug) if reuse_layouts else None
             pdf_job = Job(write_pdf, document, staging.path_for(pdf_target), state.pages(slug),
-                          jobs or available_cpus(), daemon=False)
+                          jobs or available_cpus(), layouts, daemon=False)
         if "epub" in formats:
             say("writing the EPUB")
             started = time.perf_counter()
@@ -201,6 +205,8 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         if strict and result.warnings:  # the layout's own warnings (page count) count too
             raise BookError([_as_error(d) for d in result.warnings])
         staging.commit()
+        if pdf_job is not None and pdf.kept is not None:
+            pdf.kept.save()  # the layouts, for the next build: once the outputs are in place
     except BaseException:
         if pdf_job is not None:
             pdf_job.cancel()

@@ -758,7 +758,8 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
     words = sum(len(chapter.body_html.split()) for chapter in ms.chapters)
     estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters))
     return PrintDocument(meta=ms.meta, html=html, base_dir=ms.book.root, stylesheets=stylesheets,
-                         page_css=page_css, estimated_pages=estimate, options=pdf)
+                         page_css=page_css, estimated_pages=estimate, options=pdf,
+                         style_files=ms.book.style_files)
 
 
 def metadata_title(meta: Metadata) -> str:

@@ -2,8 +2,8 @@
 
 What one layout of the whole book has and separate layouts do not, made here:
 
-- the folios: one layout of the folios alone (every page of the book in order, empty but for
-  its folio, each with the page name its page has), stamped on the pages as an overlay;
+- the folios: the folios' own layout (pdfparts.lay_out_folios), its content drawn on each page
+  after the page's own;
 - one font program per typeface: WeasyPrint subsets each part's fonts keeping the glyph ids
   (retain_gids), so one subset of the union of the parts' glyphs serves every part; its widths
   and text map are the union of theirs;
@@ -14,7 +14,6 @@ What one layout of the whole book has and separate layouts do not, made here:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import re
@@ -24,39 +23,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
-from xml.etree.ElementTree import Element, SubElement
+from typing import Any
 
-import cssselect2
 import pikepdf
 from fontTools import subset
 from fontTools.ttLib import TTFont
-from weasyprint import CSS
 from weasyprint.anchors import make_page_bookmark_tree
 from weasyprint.matrix import Matrix
-from weasyprint.text.fonts import get_hb_object_data
 
 from .. import parts
-from .pdf import write_options
+from ..parts import PartLayout
 
-if TYPE_CHECKING:
-    from .pdf import Layout
-    from .pdfparts import PartLayout
-
-MARGIN_BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
-                "bottom-left-corner", "bottom-left", "bottom-right", "bottom-right-corner",
-                "left-top", "left-middle", "left-bottom", "right-top", "right-middle", "right-bottom")
 STAMPED = "/folio-"  # the folios' resources, on the pages they are stamped on
-# The folios' layout draws the folio and nothing else: it is laid over pages that have the rest.
-ONLY_FOLIO = ("@page { background: none !important; marks: none !important; "
-              + " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES) + " }"
-              + "html, body { background: none !important; }")
 
 
-def write(laid_out: list[PartLayout], book: Layout, band: int, target: Path) -> None:
-    """Assemble the parts into `target` (a staged temporary file)."""
+def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fonts: bool,
+          target: Path) -> None:
+    """Assemble the parts (the front matter first when `front`) into `target` (a staged
+    temporary file), with the folios' layout stamped on their pages."""
     sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in laid_out]
-    folios, folio_fonts = _folios(laid_out, book, band)
     out = pikepdf.new()
     offsets = []
     with warnings.catch_warnings():
@@ -65,7 +50,7 @@ def write(laid_out: list[PartLayout], book: Layout, band: int, target: Path) -> 
         for source in sources:
             offsets.append(len(out.pages))
             out.pages.extend(source.pages)
-    stamps = pikepdf.open(io.BytesIO(folios))
+    stamps = pikepdf.open(io.BytesIO(folios.pdf))
     names = [name for part in laid_out for name in part.page_names]
     # (a blank last page has no page in the folios' layout: it would end on the page before)
     assert len(stamps.pages) == len(names) - (names[-1] == "blank"), "a folio for every page"
@@ -75,16 +60,14 @@ def write(laid_out: list[PartLayout], book: Layout, band: int, target: Path) -> 
     _link_across_parts(out)
     _destinations(out, sources, offsets)
     _outline(out, laid_out, offsets)
-    body_start = offsets[1] if len(offsets) > 1 and laid_out[0].page_names[:1] != ("body",) else 0
-    _page_labels(out, body_start)
+    _page_labels(out, offsets[1] if front and len(offsets) > 1 else 0)
     out.trailer.Info = out.copy_foreign(sources[0].trailer.Info)
     if "/Lang" in sources[0].Root:
         out.Root.Lang = sources[0].Root.Lang
     fonts: dict[str, bytes] = {}
-    for part in laid_out:
+    for part in (*laid_out, folios):
         fonts.update(part.fonts)
-    fonts.update(folio_fonts)
-    _merge_fonts(out, fonts, subset_fonts=not write_options(book.document.options)["full_fonts"])
+    _merge_fonts(out, fonts, subset_fonts)
     _share_images(out)
     out.save(target, deterministic_id=True, min_version=sources[0].pdf_version,
              object_stream_mode=pikepdf.ObjectStreamMode.generate)
@@ -92,59 +75,18 @@ def write(laid_out: list[PartLayout], book: Layout, band: int, target: Path) -> 
 
 # ---- folios ------------------------------------------------------------------------------------
 
-def _folios(laid_out: list[PartLayout], book: Layout, band: int) -> tuple[bytes, dict[str, bytes]]:
-    """Every page of the book, empty but for its folio, as one layout would number it: the
-    front matter's pages in a front-matter container, the body's in one with the body's page
-    name (where print.css restarts the count), each page with its own page name; a blank page
-    made as the book makes it, by a break to the side of the page after it."""
-    source = book.source
-    root = Element("html", dict(source.etree_element.attrib))
-    head = source.etree_element.find("head")
-    if head is not None:
-        root.append(copy.deepcopy(head))
-    body = SubElement(root, "body")
-    front = SubElement(body, "div", {"class": parts.FRONT_MATTER})
-    matter = SubElement(body, "div", {"style": "page: body"})
-    number = 0
-    after_blank = False
-    for index, part in enumerate(laid_out):
-        container = front if index == 0 and part.page_names[:1] != ("body",) else matter
-        for name in part.page_names:
-            if name == "blank":
-                after_blank = True
-            else:
-                style = []
-                if number:
-                    side = "right" if number % 2 == 0 else "left"
-                    style.append(f"break-before: {side if after_blank else 'page'}")
-                if name and (container is front or name != "body"):
-                    style.append(f"page: {name}")
-                SubElement(container, "div", {"style": "; ".join(style)})
-                after_blank = False
-            number += 1
-    stamped = copy.copy(source)
-    stamped.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
-    stamped.etree_element = stamped.wrapper_element.etree_element
-    css = CSS(string=book.document.page_css[band] + ONLY_FOLIO, url_fetcher=book.fetcher)
-    rendered = stamped.render(stylesheets=[css])
-    buffer = io.BytesIO()
-    rendered.write_pdf(buffer, **write_options(book.document.options))
-    fonts = {font.name.decode()[1:]: get_hb_object_data(font.hb_face) for font in rendered.fonts.values()}
-    return buffer.getvalue(), fonts
-
-
 def _stamp(out: pikepdf.Pdf, page: pikepdf.Page, stamp: pikepdf.Page) -> None:
     """Draw `stamp` over `page`: its content appended to the page's (the folio is drawn where
     one layout would draw it, in the page's own content), its resources added to the page's
     under names of their own (STAMPED prefixed)."""
     resources = page.obj.Resources
     own: set[str] = set()
-    for category, entries in out.copy_foreign(stamp.obj.Resources).items():
+    for category, entries in _sorted_items(out.copy_foreign(stamp.obj.Resources)):
         if not isinstance(entries, pikepdf.Dictionary):
             continue
         if category not in resources:
             resources[category] = pikepdf.Dictionary()
-        for key, value in entries.items():
+        for key, value in _sorted_items(entries):
             own.add(key)
             resources[category][STAMPED + key[1:]] = value
     drawn = [pikepdf.ContentStreamInstruction(
@@ -240,7 +182,7 @@ def _merge_fonts(out: pikepdf.Pdf, originals: dict[str, bytes], subset_fonts: bo
     faces: dict[str, _Face] = {}
     resources = list(_font_resources(out))
     for fonts in resources:
-        for key in list(fonts.keys()):
+        for key in sorted(fonts.keys()):
             font = fonts[key]
             if font.get("/Subtype") != "/Type0" or font.get("/Encoding") != "/Identity-H":
                 continue  # a bitmap font, or one with missing glyphs: left as laid out
@@ -255,7 +197,7 @@ def _merge_fonts(out: pikepdf.Pdf, originals: dict[str, bytes], subset_fonts: bo
         if len(face.dictionaries) > 1 or subset_fonts:
             _rewrite(out, merged, face, originals.get(name) if subset_fonts else None)
         for fonts in resources:
-            for key in list(fonts.keys()):
+            for key in sorted(fonts.keys()):
                 if any(fonts[key].objgen == seen.objgen for seen in face.dictionaries):
                     fonts[key] = merged
 
@@ -267,7 +209,7 @@ def _share_images(out: pikepdf.Pdf) -> None:
         xobjects = resources.get("/XObject")
         if xobjects is None:
             continue
-        for key in list(xobjects.keys()):
+        for key in sorted(xobjects.keys()):
             image = xobjects[key]
             if image.get("/Subtype") != "/Image":
                 continue
@@ -297,7 +239,7 @@ def _resources(out: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
         if resources.is_indirect:
             seen.add(resources.objgen)
         yield resources
-        for xobject in resources.get("/XObject", {}).values():
+        for _, xobject in _sorted_items(resources.get("/XObject", pikepdf.Dictionary())):
             if xobject.get("/Subtype") == "/Form" and "/Resources" in xobject:
                 pending.append(xobject.Resources)
 
@@ -349,12 +291,18 @@ def _rewrite(out: pikepdf.Pdf, font: pikepdf.Object, face: _Face, original: byte
         data = _subset(original, sorted(face.to_unicode) or sorted(face.widths))
         stream = pikepdf.Stream(out, data)
         old = descriptor[key]
-        for name, value in old.stream_dict.items():
+        for name, value in _sorted_items(old.stream_dict):
             if name not in ("/Length", "/Filter", "/DecodeParms", "/Length1"):
                 stream[name] = value
         if key == "/FontFile2":
             stream.Length1 = len(data)
         descriptor[key] = stream
+
+
+def _sorted_items(dictionary: pikepdf.Object) -> list[tuple[str, pikepdf.Object]]:
+    """A PDF dictionary's entries in the order of their names: pikepdf gives its keys as a
+    set, whose order changes from process to process (and the PDF's object numbers with it)."""
+    return [(key, dictionary[key]) for key in sorted(dictionary.keys())]
 
 
 def _number(value: float) -> float | int:

@@ -6,7 +6,7 @@ import contextlib
 import copy
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ class PdfResult:
     # could choose another gutter for the same sources).
     predicted_pages: int = 0
     note: str = ""  # said to the user once the PDF is written (how it was laid out, if not as usual)
+    seconds: dict[str, Any] = field(default_factory=dict)  # per stage, for the benchmarks
+    kept: Any = None  # the parts' layouts (partcache.PartCache), saved once the build succeeded
 
 
 def allowed_roots(book_dir: Path) -> tuple[Path, ...]:

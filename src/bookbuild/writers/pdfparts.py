@@ -3,12 +3,17 @@
 The book's HTML is parsed once, here; each part is laid out in a process of its own, forked
 from this one (so it starts with the parsed tree), which reduces the tree to its part, lays it
 out and fits its lines (writers/pdf.py: Layout, Fitting), and returns plain data only: the
-part's PDF and what the other parts and the assembly need of it (PartLayout). WeasyPrint's
+part's PDF and what the other parts and the assembly need of it (parts.PartLayout). WeasyPrint's
 documents cannot cross a process, and need not.
 
 The order is what the page numbers ask for: the body's parts, all at once; then the front
-matter, whose contents need their pages; then the Notes, whose "(page N)" need the pages of
-the calls in both. The folios are stamped at assembly, so no part waits for the page it starts on.
+matter, whose contents need their pages; then the Notes, whose "(page N)" need the pages of the
+calls in both. The folios depend on where each page lands, and on nothing else: they are laid
+out last, on their own (lay_out_folios), and stamped on the pages; so no part waits for the page
+it starts on, and a part whose start moves need not be laid out again.
+
+Each part's layout is kept in the output folder (partcache.py) under a key made of all it
+depends on (PartsBuild.key): a build lays out again only the parts whose key changed.
 
 The result is the book one layout of the whole makes (writers/pdf.py: layout_in_band): the same
 gutter band chosen by the same rule, each part fitted by the same rule, the same pages.
@@ -16,44 +21,202 @@ gutter band chosen by the same rule, each part fitted by the same rule, the same
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import io
-from dataclasses import dataclass, field, replace
+import json
+import time
+from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.etree.ElementTree import Element, SubElement, tostring
 
+import cssselect2
 from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import get_hb_object_data
 
-from .. import parts, stylesheets
+from .. import __version__, parts, stylesheets
 from ..model import PrintDocument
+from ..parts import PartLayout
 from ..printspec import GUTTER_BANDS, band_index
+from ..resources import book_fonts
 from ..workers import run_all
 from . import assemble, pdf
+from .partcache import PartCache
 from .pdf import Layout, PdfResult, complete_to_unicode, even, write_options
 
 # What a part's layout draws of the page's margins: everything but the folio, which the
 # assembly stamps (the folio is the one thing on a page that depends on the pages before it).
 WITHOUT_FOLIO = "@page { @bottom-center { content: none !important; } }"
+MARGIN_BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
+                "bottom-left-corner", "bottom-left", "bottom-right", "bottom-right-corner",
+                "left-top", "left-middle", "left-bottom", "right-top", "right-middle", "right-bottom")
+# The folios' layout draws the folio and nothing else: it is drawn over pages that have the rest.
+ONLY_FOLIO = ("@page { background: none !important; marks: none !important; "
+              + " ".join(f"@{box} {{ content: none !important; }}" for box in MARGIN_BOXES) + " }"
+              + "html, body { background: none !important; }")
+# What a book's own stylesheet may set that makes a chapter's layout depend on the chapters
+# before it: where a chapter opens, counters and running strings that run on across chapters.
+CARRIED = frozenset({"break-before", "page-break-before", "counter-reset", "counter-increment",
+                     "string-set"})
+# What the layout of a part depends on besides the book: these programs' versions.
+LAYOUT_PROGRAMS = ("weasyprint", "pydyf", "fonttools", "tinyhtml5", "cssselect2", "pyphen")
 
 
-@dataclass(frozen=True)
-class PartLayout:
-    """One part laid out: plain data, so that it can cross a process (or a cache)."""
+def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None, jobs: int,
+              cache: PartCache | None = None) -> PdfResult:
+    """Lay the book out in parts, `jobs` at a time, and assemble them in `target`; with `cache`,
+    a part laid out before with all it depends on unchanged is taken from it. A PDF/A or PDF/UA
+    variant is laid out in one process: its structure (tags, CIDSets) is made by WeasyPrint for
+    the whole document, and the assembly does not carry it."""
+    if document.options.variant is not None:
+        return _in_one_process(document, target, previous_pages,
+                               f"{document.options.variant} is laid out in one process")
+    carried = carried_across_parts(document)
+    if carried:
+        return _in_one_process(document, target, previous_pages, "laid out in one process: the "
+                               f"book's stylesheet sets {', '.join(carried)}, which can carry "
+                               "from chapter to chapter")
+    build = PartsBuild(document, jobs, cache)
+    if len(build.ids) < 2:
+        return pdf.write_pdf(document, target, previous_pages)  # nothing to share out
+    return build.write(target, previous_pages)
 
-    pdf: bytes
-    pages: int  # with the blank verso that closes it when it ends on a recto
-    first_pages: int  # the same, in its first layout, before the line fitting
-    layouts: int
-    page_names: tuple[str, ...]  # each page's named page ("" none), "blank" for a blank page
-    anchors: dict[str, int]  # each id in the part: the index of its page in the part
-    # Each page's bookmarks: (level, label, x, y, state), x and y in PDF points
-    bookmarks: tuple[tuple[tuple[int, str, float, float, str], ...], ...]
-    fonts: dict[str, bytes] = field(default_factory=dict)  # BaseFont name: the whole font file
+
+class PartsBuild:
+    def __init__(self, document: PrintDocument, jobs: int, cache: PartCache | None):
+        self.document = document
+        self.jobs = jobs
+        self.cache = cache
+        self.source = Layout(document, 0).source  # parsed once: every part is forked with it
+        root = self.source.etree_element
+        self.title = parts.title_text(root)
+        self.ids = parts.part_ids(root)
+        self.elements = parts.part_roots(root)
+        count = len(self.ids)
+        self.front = [0] if self.ids and self.ids[0] == "" else []
+        self.notes = [count - 1] if self.ids and self.ids[-1] == "notes" and count > 1 else []
+        self.body = [i for i in range(count) if i not in self.front and i not in self.notes]
+        self.context = self._context()
+        self.laid = 0  # parts laid out by this build (the rest came from the cache)
+        self.seconds: dict[str, float] = {}
+
+    def write(self, target: Path, previous_pages: int | None) -> PdfResult:
+        band = band_index(previous_pages or self.document.estimated_pages)
+        valid: tuple[int, list[PartLayout]] | None = None
+        for tries in range(1, len(GUTTER_BANDS) + 2):
+            laid_out = self.lay_out(band, True)
+            needed = band_index(sum(part.first_pages for part in laid_out))
+            if needed <= band:
+                valid = (band, laid_out)
+            if needed == band or (valid is not None and (needed > band or tries > 1)):
+                break
+            band = needed
+        assert valid is not None, "every band was tried"
+        band, laid_out = valid
+        unfitted = sum(part.first_pages for part in laid_out)
+        if band_index(even(sum(part.pages for part in laid_out))) > band:
+            laid_out = self.lay_out(band, False)
+        folios = self.lay_out_folios(band, laid_out)
+        started = time.perf_counter()
+        assemble.write(laid_out, folios, bool(self.front),
+                       not write_options(self.document.options)["full_fonts"], target)
+        self.seconds["assembly"] = time.perf_counter() - started
+        note = ""
+        if self.cache is not None and self.laid < len(laid_out):
+            note = f"{self.laid} of {len(laid_out)} parts laid out, the rest kept from the last build"
+        return PdfResult(target, sum(part.pages for part in laid_out),
+                         max(part.layouts for part in laid_out), band, unfitted, note,
+                         {**self.seconds, "parts": [part.seconds for part in laid_out]},
+                         self.cache)
+
+    def lay_out(self, band: int, fit: bool) -> list[PartLayout]:
+        done = dict(zip(self.body, self._run(self.body, band, {}, fit), strict=True))
+        numbers = body_numbers(self.body, done)
+        for i in self.notes:
+            numbers[self.ids[i]] = str(1 + sum(done[j].pages for j in self.body))
+        for i in self.front:
+            done[i] = self._run([i], band, numbers, fit)[0]
+            numbers.update(front_numbers(done[i]))
+        for i in self.notes:
+            done[i] = self._run([i], band, numbers, fit)[0]
+        return [done[i] for i in range(len(self.ids))]
+
+    def _run(self, indices: list[int], band: int, numbers: dict[str, str], fit: bool
+             ) -> list[PartLayout]:
+        """Parts `indices` laid out, from the cache where it has them."""
+        keys = [self.key(i, band, numbers, fit) for i in indices]
+        found = {i: self.cache.get(key) if self.cache is not None else None
+                 for i, key in zip(indices, keys, strict=True)}
+        missing = [(i, key) for i, key in zip(indices, keys, strict=True) if found[i] is None]
+        tasks = [(lay_out_part, (self.source, self.document, i, band, numbers, self.title, fit))
+                 for i, _ in missing]
+        for (i, key), part in zip(missing, run_all(tasks, self.jobs), strict=True):
+            found[i] = part
+            self.laid += 1
+            if self.cache is not None:
+                self.cache.put(key, part)
+        return [part for i in indices if (part := found[i]) is not None]
+
+    def lay_out_folios(self, band: int, laid_out: list[PartLayout]) -> PartLayout:
+        names = [list(part.page_names) for part in laid_out]
+        key = _digest(self.context, "folios", self.document.page_css[band], json.dumps(names),
+                      bool(self.front))
+        found = self.cache.get(key) if self.cache is not None else None
+        if found is None:
+            task = (lay_out_folios, (self.source, self.document, band, names, bool(self.front)))
+            found = run_all([task], 1)[0]
+            if self.cache is not None:
+                self.cache.put(key, found)
+        self.seconds["folios"] = found.seconds
+        return found
+
+    def key(self, index: int, band: int, numbers: dict[str, str], fit: bool) -> str:
+        """Everything part `index`'s layout depends on, hashed: its tree, the page numbers
+        written into it, the book's title for a body part, the files it places, the band, its
+        page geometry, and the context (the rest of the document and the programs)."""
+        element = self.elements[index]
+        targets = sorted({href[1:] for link in element.iter("a")
+                          if (href := link.get("href") or "").startswith("#")})
+        role = "front" if index in self.front else "body"
+        return _digest(self.context, tostring(element), role, band, fit,
+                       self.document.page_css[band], self.title if role == "body" else "",
+                       [(target, numbers[target]) for target in targets if target in numbers],
+                       self._placed_files(element))
+
+    def _context(self) -> str:
+        """What every part's layout depends on: the document around the parts (its head, with
+        the typeface's @font-face rules), the stylesheets and the files they load, the
+        typeface's files, the PDF's options, and the programs' versions."""
+        root = self.source.etree_element
+        head = root.find("head")
+        body = root.find("body")
+        files = [*self.document.stylesheets, *self.document.style_files,
+                 *(face.path for face in book_fonts().faces)]
+        return _digest(__version__, [_version(name) for name in LAYOUT_PROGRAMS],
+                       tostring(head) if head is not None else b"", sorted(root.attrib.items()),
+                       sorted(body.attrib.items()) if body is not None else [], WITHOUT_FOLIO,
+                       ONLY_FOLIO, write_options(self.document.options),
+                       [(str(path), _file_digest(path)) for path in files])
+
+    def _placed_files(self, element: Element) -> list[tuple[str, str]]:
+        """The book's files a part's elements load (images, SVG, objects), with their digests."""
+        placed = []
+        for node in element.iter():
+            for attribute in ("src", "data", "poster", "{http://www.w3.org/1999/xlink}href"):
+                value = node.get(attribute)
+                if value and not urlsplit(value).scheme and not value.startswith("#"):
+                    path = self.document.base_dir / unquote(urlsplit(value).path)
+                    placed.append((value, _file_digest(path)))
+        return placed
 
 
 def lay_out_part(source: HTML, document: PrintDocument, index: int, band: int,
                  numbers: dict[str, str], title: str, fit: bool = True) -> PartLayout:
     """Part `index` of the book, laid out in `band` (in a forked process: the tree is its own)."""
+    started = time.perf_counter()
     root = source.etree_element
     parts.write_numbers(root, numbers)
     kept = parts.keep_only(root, index)
@@ -64,11 +227,50 @@ def lay_out_part(source: HTML, document: PrintDocument, index: int, band: int,
     first_pages = len(first.pages) - 1
     rendered, more = book.fit(first) if fit else (first, 0)
     rendered.pages = rendered.pages[:-1]  # the sentinel's page
-    return _as_plain_data(rendered, document, first_pages, 1 + more)
+    return _as_plain_data(rendered, document, first_pages, 1 + more, started)
+
+
+def lay_out_folios(source: HTML, document: PrintDocument, band: int, names: list[list[str]],
+                   front: bool) -> PartLayout:
+    """Every page of the book, empty but for its folio, as one layout would number it: the
+    front matter's pages in a front-matter container, the body's in one with the body's page
+    name (where print.css restarts the count), each page with its own page name; a blank page
+    made as the book makes it, by a break to the side of the page after it. `names`: each
+    part's page names (parts.PartLayout.page_names)."""
+    started = time.perf_counter()
+    root = Element("html", dict(source.etree_element.attrib))
+    head = source.etree_element.find("head")
+    if head is not None:
+        root.append(copy.deepcopy(head))
+    body = SubElement(root, "body")
+    front_matter = SubElement(body, "div", {"class": parts.FRONT_MATTER})
+    matter = SubElement(body, "div", {"style": "page: body"})
+    number = 0
+    after_blank = False
+    for index, part_names in enumerate(names):
+        container = front_matter if front and index == 0 else matter
+        for name in part_names:
+            if name == "blank":
+                after_blank = True
+            else:
+                style = []
+                if number:
+                    side = "right" if number % 2 == 0 else "left"
+                    style.append(f"break-before: {side if after_blank else 'page'}")
+                if name and (container is front_matter or name != "body"):
+                    style.append(f"page: {name}")
+                SubElement(container, "div", {"style": "; ".join(style)})
+                after_blank = False
+            number += 1
+    folios = copy.copy(source)
+    folios.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+    folios.etree_element = folios.wrapper_element.etree_element
+    book = Layout(document, band, source=folios, page_css=ONLY_FOLIO)
+    return _as_plain_data(book.render(), document, 0, 1, started)
 
 
 def _as_plain_data(rendered: Document, document: PrintDocument, first_pages: int,
-                   layouts: int) -> PartLayout:
+                   layouts: int, started: float) -> PartLayout:
     options = write_options(document.options)
     buffer = io.BytesIO()
     finisher = (lambda doc, pdf: complete_to_unicode(doc, pdf)) if options["full_fonts"] else None
@@ -87,76 +289,12 @@ def _as_plain_data(rendered: Document, document: PrintDocument, first_pages: int
     fonts = {font.name.decode()[1:]: get_hb_object_data(font.hb_face)
              for font in rendered.fonts.values()}
     return PartLayout(buffer.getvalue(), len(rendered.pages), first_pages, layouts, names,
-                      anchors, bookmarks, fonts)
-
-
-def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None,
-              jobs: int) -> PdfResult:
-    """Lay the book out in parts, `jobs` at a time, and assemble them in `target`. A PDF/A or
-    PDF/UA variant is laid out in one process: its structure (tags, CIDSets) is made by
-    WeasyPrint for the whole document, and the assembly does not carry it."""
-    if document.options.variant is not None:
-        return _in_one_process(document, target, previous_pages,
-                               f"{document.options.variant} is laid out in one process")
-    carried = carried_across_parts(document)
-    if carried:
-        return _in_one_process(document, target, previous_pages, "laid out in one process: the "
-                               f"book's stylesheet sets {', '.join(carried)}, which can carry "
-                               "from chapter to chapter")
-    probe = Layout(document, 0)  # the book parsed once: every part is forked with it
-    source = probe.source
-    title = parts.title_text(source.etree_element)
-    ids = parts.part_ids(source.etree_element)
-    if len(ids) < 2:
-        return pdf.write_pdf(document, target, previous_pages)  # nothing to share out
-    count = len(ids)
-    front = [0] if ids and ids[0] == "" else []
-    notes = [count - 1] if ids and ids[-1] == "notes" else []
-    body = [i for i in range(count) if i not in front and i not in notes]
-
-    def lay_out(band: int, fit: bool) -> list[PartLayout]:
-        done: dict[int, PartLayout] = {}
-        laid = run_all([(lay_out_part, (source, document, i, band, {}, title, fit)) for i in body], jobs)
-        done.update(zip(body, laid, strict=True))
-        numbers = body_numbers(ids, body, done)
-        if notes:
-            numbers[ids[notes[0]]] = str(1 + sum(done[i].pages for i in body))
-        for i in front:
-            done[i] = run_all([(lay_out_part, (source, document, i, band, numbers, title, fit))], 1)[0]
-            numbers.update(front_numbers(done[i]))
-        for i in notes:
-            done[i] = run_all([(lay_out_part, (source, document, i, band, numbers, title, fit))], 1)[0]
-        return [done[i] for i in range(count)]
-
-    band = band_index(previous_pages or document.estimated_pages)
-    valid: tuple[int, list[PartLayout]] | None = None
-    for tries in range(1, len(GUTTER_BANDS) + 2):
-        laid_out = lay_out(band, True)
-        needed = band_index(sum(part.first_pages for part in laid_out))
-        if needed <= band:
-            valid = (band, laid_out)
-        if needed == band or (valid is not None and (needed > band or tries > 1)):
-            break
-        band = needed
-    assert valid is not None, "every band was tried"
-    band, laid_out = valid
-    unfitted = sum(part.first_pages for part in laid_out)
-    if band_index(even(sum(part.pages for part in laid_out))) > band:
-        laid_out = lay_out(band, False)
-    assemble.write(laid_out, probe, band, target)
-    return PdfResult(target, sum(part.pages for part in laid_out),
-                     max(part.layouts for part in laid_out), band, unfitted)
+                      anchors, bookmarks, fonts, round(time.perf_counter() - started, 3))
 
 
 def _in_one_process(document: PrintDocument, target: Path, previous_pages: int | None,
                     why: str) -> PdfResult:
     return replace(pdf.write_pdf(document, target, previous_pages), note=why)
-
-
-# What a book's own stylesheet may set that makes a chapter's layout depend on the chapters
-# before it: where a chapter opens, counters and running strings that run on across chapters.
-CARRIED = frozenset({"break-before", "page-break-before", "counter-reset", "counter-increment",
-                     "string-set"})
 
 
 def carried_across_parts(document: PrintDocument) -> list[str]:
@@ -170,7 +308,7 @@ def carried_across_parts(document: PrintDocument) -> list[str]:
     return found
 
 
-def body_numbers(ids: list[str], body: list[int], done: dict[int, PartLayout]) -> dict[str, str]:
+def body_numbers(body: list[int], done: dict[int, PartLayout]) -> dict[str, str]:
     """The printed page (arabic, from the body's first page) of every id in the body's parts."""
     numbers: dict[str, str] = {}
     start = 1
@@ -196,3 +334,37 @@ def lower_roman(number: int) -> str:
             out.append(numeral)
             number -= value
     return "".join(out)
+
+
+def _digest(*parts_of_key: object) -> str:
+    hasher = hashlib.sha256()
+    for part in parts_of_key:
+        hasher.update(part if isinstance(part, bytes) else json.dumps(part, default=str).encode())
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_digest(path: Path) -> str:
+    """A file's content digest ("" for none), read once per size and modification time."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return ""
+    if not path.is_file():
+        return ""
+    known = (str(path), stat.st_size, stat.st_mtime_ns)
+    if known not in _FILE_DIGESTS:
+        with path.open("rb") as handle:
+            _FILE_DIGESTS[known] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return _FILE_DIGESTS[known]
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+

@@ -1,0 +1,126 @@
+"""Part layouts kept between builds, in the output folder: an edit lays out again only the
+parts it changed (pdfparts.py), and what depends on their page numbers.
+
+An entry is keyed by everything its layout depends on (pdfparts.part_key): the part's tree,
+the page numbers written into it, the stylesheets and the files they load, the images it
+places, the page geometry and gutter band, the typeface's files, the PDF options, and the
+versions of bookbuild, WeasyPrint and the libraries that write the PDF. So a stale entry is
+never found, only left unused; each build keeps the entries it used and removes the rest.
+
+A build only reads the folder; what it laid out is written by save(), once the build's outputs
+are in place (a failed build leaves the folder as it was, like its outputs). On disk, per book
+(its output name): KEY.pdf, the part's PDF; KEY.json, its plain data; and
+fonts/SHA.font, the font files the parts embed, stored once. What is found is checked before
+it is trusted (the folder may have been edited by hand): anything unexpected is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..parts import PartLayout
+from .atomic import write_atomically
+
+CACHE_DIR = ".bookbuild-parts"
+
+
+class PartCache:
+    def __init__(self, out_dir: Path, book: str):
+        self.root = out_dir / CACHE_DIR / book
+        self.used: set[str] = set()
+        self.pending: dict[str, PartLayout] = {}
+
+    def get(self, key: str) -> PartLayout | None:
+        if key in self.pending:
+            return self.pending[key]
+        try:
+            data = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
+            pdf = (self.root / f"{key}.pdf").read_bytes()
+            fonts = {name: self._font(digest) for name, digest in data.pop("fonts").items()}
+            part = PartLayout(pdf=pdf, fonts=fonts, **_checked(data))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+        if hashlib.sha256(pdf).hexdigest() != data.get("pdf_sha256", ""):
+            return None
+        self.used.add(key)
+        return part
+
+    def put(self, key: str, part: PartLayout) -> None:
+        self.pending[key] = part
+        self.used.add(key)
+
+    def save(self) -> None:
+        """Write what this build laid out and remove what it did not use. Best effort: the
+        outputs are in place, and a layout not kept only costs the next build its time."""
+        try:
+            for key, part in self.pending.items():
+                self._write(key, part)
+            self.pending.clear()
+            self.prune()
+        except OSError:
+            pass
+
+    def _write(self, key: str, part: PartLayout) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        fonts = {}
+        for name, content in part.fonts.items():
+            digest = hashlib.sha256(content).hexdigest()
+            path = self.root / "fonts" / f"{digest}.font"
+            if not path.exists():
+                path.parent.mkdir(exist_ok=True)
+                write_atomically(path, content)
+            fonts[name] = digest
+        data = {key: value for key, value in asdict(part).items() if key not in ("pdf", "fonts")}
+        data["fonts"] = fonts
+        data["pdf_sha256"] = hashlib.sha256(part.pdf).hexdigest()
+        write_atomically(self.root / f"{key}.pdf", part.pdf)
+        write_atomically(self.root / f"{key}.json", json.dumps(data).encode())
+
+    def prune(self) -> None:
+        """Remove the entries this build did not use, and the fonts no entry names."""
+        if not self.root.is_dir():
+            return
+        fonts: set[str] = set()
+        for path in self.root.iterdir():
+            if path.suffix in (".json", ".pdf") and path.stem not in self.used:
+                path.unlink(missing_ok=True)
+            elif path.suffix == ".json":
+                try:
+                    fonts.update(json.loads(path.read_text(encoding="utf-8"))["fonts"].values())
+                except (OSError, ValueError, KeyError, AttributeError):
+                    path.unlink(missing_ok=True)
+        font_dir = self.root / "fonts"
+        if font_dir.is_dir():
+            for path in font_dir.iterdir():
+                if path.stem not in fonts:
+                    path.unlink(missing_ok=True)
+
+    def _font(self, digest: str) -> bytes:
+        content = (self.root / "fonts" / f"{digest}.font").read_bytes()
+        if hashlib.sha256(content).hexdigest() != digest:
+            raise ValueError("a font file changed")
+        return content
+
+
+def clear(out_dir: Path) -> None:
+    shutil.rmtree(out_dir / CACHE_DIR, ignore_errors=True)
+
+
+def _checked(data: dict[str, Any]) -> dict[str, Any]:
+    """The JSON's fields as PartLayout has them (tuples), or ValueError."""
+    pages, first_pages, layouts = data["pages"], data["first_pages"], data["layouts"]
+    if not all(isinstance(n, int) for n in (pages, first_pages, layouts)):
+        raise ValueError("counts")
+    names = tuple(str(name) for name in data["page_names"])
+    anchors = {str(name): int(page) for name, page in data["anchors"].items()}
+    bookmarks = tuple(tuple((int(level), str(label), float(x), float(y), str(state))
+                            for level, label, x, y, state in page) for page in data["bookmarks"])
+    if len(names) != pages or len(bookmarks) != pages:
+        raise ValueError("pages")
+    return {"pages": pages, "first_pages": first_pages, "layouts": layouts,
+            "page_names": names, "anchors": anchors, "bookmarks": bookmarks}
