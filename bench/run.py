@@ -16,10 +16,12 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +43,60 @@ class Sample:
 
 
 def measure(command: list[str], cwd: Path | None = None) -> Sample:
-    """Run `command` in a fresh process; wall time and the peak RSS of it and its children."""
+    """Run `command` in a fresh process: its wall time, and the peak of the memory of it and
+    all its descendants together, sampled every 50 ms (ru_maxrss gives only the largest one).
+    Each process counts its proportional set size (PSS): forked processes share pages, which
+    summed RSS would count once per process."""
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty run cannot block
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], tree_memory(process.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        done.set()
+        sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             errors.seek(0)
             raise SystemExit(f"failed: {' '.join(command)}\n{errors.read().decode()}")
-    return Sample(seconds, usage.ru_maxrss / 1024)
+    return Sample(seconds, max(peak[0], usage.ru_maxrss * 1024) / 1048576)
+
+
+def tree_memory(root: int) -> int:
+    """The proportional set size in bytes of process `root` and its descendants, now."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    total = 0
+    for pid in tree:
+        try:
+            rollup = (Path("/proc") / str(pid) / "smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) * 1024 for line in rollup.splitlines()
+                       if line.startswith("Pss:")), 0)
+    return total
 
 
 def median(command_for_run, runs: int) -> Sample:
@@ -60,8 +105,9 @@ def median(command_for_run, runs: int) -> Sample:
                   statistics.median(s.peak_mb for s in samples))
 
 
-def bookbuild(book: Path, fmt: str, out: Path) -> list[str]:
-    return [PYTHON, "-m", "bookbuild", "build", str(book), "--out", str(out), "--format", fmt, "-q"]
+def bookbuild(book: Path, fmt: str, out: Path, *extra: str) -> list[str]:
+    return [PYTHON, "-m", "bookbuild", "build", str(book), "--out", str(out), "--format", fmt, "-q",
+            *extra]
 
 
 def dump_print_document(book: Path, pdf: Path, folder: Path) -> tuple[Path, Path, dict]:
@@ -150,7 +196,124 @@ def bench_book(name: str, book: Path, scratch: Path, runs: int) -> list[dict]:
     rows.append(row("all", both, "pdf", pdf))
     rows.append(row("noop", noop, None, None))
     rows[1]["write_pdf_options"] = options
+    if name == "sample":
+        return rows
+    # The chapter-parallel layout: one process against two, and against bare WeasyPrint.
+    one = median(lambda i: (bookbuild(book, "pdf", work / f"jobs1-{i}", "--jobs", "1"),), runs)
+    two = median(lambda i: (bookbuild(book, "pdf", work / f"jobs2-{i}", "--jobs", "2"),), runs)
+    rows.append(row("pdf-jobs1", one, "weasyprint", bare))
+    rows.append(row("pdf-jobs2", two, "pdf-jobs1", one))
+    # What the page numbers written in cost: the same book without them, in one process.
+    plain = without_page_numbers(book, work / "plain-book")
+    unnumbered = median(lambda i: (bookbuild(plain, "pdf", work / f"plain-{i}", "--jobs", "1"),), runs)
+    rows.append(row("numbers", one, "no-numbers", unnumbered))
+    rows.append(projection(name, pages, book, work))
     return rows
+
+
+NO_NUMBERS_CSS = "nav.contents li a::after, a.note-page::after { content: none !important; }\n"
+
+
+def without_page_numbers(book: Path, copy: Path) -> Path:
+    """A copy of `book` whose contents and notes show no page numbers (a stylesheet of its own)."""
+    shutil.copytree(book, copy)
+    (copy / "no-numbers.css").write_text(NO_NUMBERS_CSS, encoding="utf-8")
+    manifest = copy / "book.toml"
+    manifest.write_text('stylesheets = ["no-numbers.css"]\n' + manifest.read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    return copy
+
+
+STAGE_SECONDS = """
+import json, sys
+from pathlib import Path
+from bookbuild.pipeline import prepare, build_timestamp, iso
+from bookbuild.render import render_print
+from bookbuild.resources import book_fonts
+from bookbuild.writers.pdfparts import write_pdf
+manuscript, _ = prepare(Path(sys.argv[1]))
+document = render_print(manuscript, book_fonts(), iso(build_timestamp(manuscript.book)))
+result = write_pdf(document, Path(sys.argv[2]), None, 1)
+print(json.dumps(result.seconds))
+"""
+
+
+def projection(name: str, pages: int, book: Path, work: Path, cores: int = 16) -> dict:
+    """What `cores` cores would take for the PDF's layout, from the stages' measured times (one
+    process, so that none waits for a core): the body's parts shared out as run_all does (in
+    order, each to the first free worker), then the front matter, the Notes, the folios and the
+    assembly, one after the other (the critical path)."""
+    seconds = json.loads(subprocess.run([PYTHON, "-c", STAGE_SECONDS, str(book), str(work / "stages.pdf")],
+                                        capture_output=True, text=True, check=True).stdout)
+    parts = seconds["parts"]
+    front, notes, body = parts[0], parts[-1], parts[1:-1]
+    workers = [0.0] * cores
+    for part in body:
+        workers[workers.index(min(workers))] += part
+    critical = max(workers) + front + notes + seconds["folios"] + seconds["assembly"]
+    total = sum(parts) + seconds["folios"] + seconds["assembly"]
+    return {"book": name, "pages": pages, "measure": f"layout-{cores}-cores",
+            "seconds": round(critical, 3), "peak_mb": None, "baseline": "layout-1-core",
+            "baseline_seconds": round(total, 3), "baseline_peak_mb": None,
+            "ratio": round(critical / total, 3), "peak_ratio": None,
+            "longest_part": max(body, default=0.0), "front": front, "notes": notes,
+            "folios": seconds["folios"], "assembly": seconds["assembly"], "parts": len(parts)}
+
+
+def edit_rows(name: str, book: Path, scratch: Path, edits: int = 5) -> list[dict]:
+    """An edit in a chapter in the middle of the book, then a PDF build, timed: one word added
+    to a paragraph, and a paragraph of three added; each in `edits` chapters, undone after. Each
+    row says what the edits did to the pages (the bench checks it, from the named destinations):
+    "same pages" (no heading or note call of the book moved) or "later pages moved"."""
+    copy = scratch / "edit-book"
+    shutil.copytree(book, copy)
+    out = scratch / "edit-out"
+    measure(bookbuild(copy, "pdf", out))  # the build the edits start from
+    chapters = sorted(copy.glob("chapter-*.md"))
+    third = len(chapters) // 3
+    middle = chapters[third:len(chapters) - third] or chapters
+    picks = [middle[i * len(middle) // edits] for i in range(edits)]
+    rows = []
+    for case in ("word", "paragraph"):
+        samples, produced = [], []
+        for chapter in picks:
+            original = chapter.read_text(encoding="utf-8")
+            before = destination_pages(out)
+            chapter.write_text(edited(original, case), encoding="utf-8")
+            samples.append(measure(bookbuild(copy, "pdf", out)))
+            produced.append("same pages" if destination_pages(out) == before else "later pages moved")
+            chapter.write_text(original, encoding="utf-8")
+            measure(bookbuild(copy, "pdf", out))  # back where the next edit starts (not timed)
+        rows.append({"book": name, "pages": pages_of(pdf_in(out)), "measure": f"edit-{case}",
+                     "seconds": round(statistics.median(s.seconds for s in samples), 3),
+                     "peak_mb": round(statistics.median(s.peak_mb for s in samples), 1),
+                     "baseline": None, "baseline_seconds": None, "baseline_peak_mb": None,
+                     "ratio": None, "peak_ratio": None, "edits": produced,
+                     "all_seconds": [round(s.seconds, 3) for s in samples]})
+    return rows
+
+
+def edited(text: str, case: str) -> str:
+    """`text` (a generated chapter) with a word added to its third block, or three paragraphs
+    (its own third, fourth and fifth) added after it."""
+    blocks = text.split("\n\n")
+    if case == "word":
+        blocks[3] = "Indeed, " + blocks[3][0].lower() + blocks[3][1:]
+    else:
+        blocks.insert(4, "\n\n".join(blocks[3:6]))
+    return "\n\n".join(blocks)
+
+
+def pdf_in(out: Path) -> Path:
+    return next(p for p in out.glob("*.pdf") if not p.name.endswith("-cover.pdf"))
+
+
+def destination_pages(out: Path) -> dict[str, int]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf_in(out))
+    return {name: reader.get_destination_page_number(dest)
+            for name, dest in reader.named_destinations.items()}
 
 
 def machine() -> dict:
@@ -178,6 +341,8 @@ def main() -> None:
     parser.add_argument("--books", default="sample,100,400,1000",
                         help="comma-separated: sample and/or page counts (default: sample,100,400,1000)")
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--edits", type=int, default=5,
+                        help="edits timed in the last book, per case (0: none; default: 5)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args()
     books_dir = HERE / "books"
@@ -191,6 +356,13 @@ def main() -> None:
                 book = generate(books_dir / label, int(name))
             print(f"benchmarking {label} …", file=sys.stderr)
             rows.extend(bench_book(label, book, Path(scratch), args.runs))
+        if args.edits and args.books.split(",")[-1] != "sample":
+            name = args.books.split(",")[-1]
+            label = "sample" if name == "sample" else f"generated-{name}"
+            book = ROOT / "book" if name == "sample" else books_dir / label
+            print(f"timing edits in {label} …", file=sys.stderr)
+            (Path(scratch) / "edits").mkdir()
+            rows.extend(edit_rows(label, book, Path(scratch) / "edits", args.edits))
     result = {"machine": machine(), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
@@ -199,14 +371,15 @@ def main() -> None:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'book':<16}{'pages':>6}  {'measure':<8}{'seconds':>9}{'peak MB':>9}  " \
+    header = f"{'book':<16}{'pages':>6}  {'measure':<16}{'seconds':>9}{'peak MB':>9}  " \
              f"{'baseline':<11}{'base s':>8}{'base MB':>9}{'ratio':>7}{'mem ratio':>10}"
     print(header)
     print("-" * len(header))
     for r in rows:
         def fmt(value: float | None, spec: str) -> str:
             return format(value, spec) if value is not None else "-"
-        print(f"{r['book']:<16}{r['pages']:>6}  {r['measure']:<8}{r['seconds']:>9.2f}{r['peak_mb']:>9.0f}  "
+        print(f"{r['book']:<16}{r['pages']:>6}  {r['measure']:<16}{r['seconds']:>9.2f}"
+              f"{fmt(r['peak_mb'], '9.0f'):>9}  "
               f"{r['baseline'] or '-':<11}{fmt(r['baseline_seconds'], '8.2f'):>8}"
               f"{fmt(r['baseline_peak_mb'], '9.0f'):>9}{fmt(r['ratio'], '7.2f'):>7}"
               f"{fmt(r['peak_ratio'], '10.2f'):>10}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shutil
 import signal
 import socket
@@ -205,3 +206,35 @@ def test_a_link_out_of_the_book_is_not_watched(tmp_path: Path) -> None:
     assert "Traceback" not in output
     rebuilds = [line for line in output.splitlines() if line.startswith("built in") and "(" in line]
     assert len(rebuilds) == 1 and "one.md" in rebuilds[0], output  # the book's change only
+
+
+def test_print_view_shows_a_chapters_pages_and_follows_an_edit(server) -> None:
+    """Beside each chapter, its pages as the PDF has them, laid out again after an edit."""
+    book, url, process = server
+
+    def fetch(path: str) -> bytes:
+        with urllib.request.urlopen(url + path, timeout=30) as response:
+            return response.read()
+
+    def laid_out(after: int = 0) -> tuple[int, list[bytes]]:
+        """The print view's version (above `after`) and the chapter's page images, once ready."""
+        deadline = time.monotonic() + 120
+        while True:
+            html = fetch("/_print/one.html")
+            version = int(re.search(rb'name="bookbuild-version" content="p(\d+)"', html)[1])
+            pages = re.findall(rb"/_print/page-(\d+)\.png", html)
+            if version > after and pages and b"laying out" not in html:
+                return version, [fetch(f"/_print/page-{int(n)}.png") for n in pages]
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "the print pages never came"
+            time.sleep(0.3)
+
+    assert b'href="/_print/one.html"' in fetch("/text/one.xhtml")
+    version, before = laid_out()
+    assert all(image.startswith(b"\x89PNG") for image in before)
+    assert b"not in the print edition" in fetch("/_print/no-such-chapter.html")
+    chapter = book / "one.md"
+    chapter.write_text(chapter.read_text().replace(
+        "After the scene break.", "After the scene break, a sentence written for the print view."))
+    _, after = laid_out(version)
+    assert after != before

@@ -3,7 +3,8 @@
 The pages live in memory. A watcher rebuilds when a source changes: parsing is cached per
 section (parse_section is pure), so only the edited chapter is parsed again. Open pages hear
 of each rebuild over server-sent events and reload themselves. A source error is shown above
-the page and in the terminal; the last good version stays served.
+the page and in the terminal; the last good version stays served. Beside each chapter, its
+print pages (printview.py), laid out again after each rebuild.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import jinja2
 from .diagnostics import BookError, Diagnostic, display_path
 from .model import Manuscript
 from .pipeline import epub_cover, iso, prepare
+from .printview import PrintView
 from .render import CSS_FILE, CoverImage, environment, render_cover_html, render_epub, render_template
 from .resources import TEMPLATES_DIR, FontSet, book_fonts
 from .writers.pdf import allowed_roots
@@ -50,6 +52,17 @@ class Preview:
         self.env: jinja2.Environment | None = None
         self.manuscript: Manuscript | None = None
         self.cover_image: CoverImage | None = None
+        self.print_view: PrintView | None = None
+        self.print_version = 0  # bumped when the print pages are laid out again
+
+    def print_ready(self) -> None:
+        with self.changed:
+            self.print_version += 1
+            self.changed.notify_all()
+
+    def events_version(self) -> str:
+        """What the open pages are told: the text's version, then the print pages'."""
+        return f"{self.version}.{self.print_version}"
 
     def rebuild(self, reason: str = "", *, raise_errors: bool = False) -> None:
         started = time.perf_counter()
@@ -78,6 +91,8 @@ class Preview:
             self.title, self.toc = manuscript.meta.title, package.toc
             self.env = environment(manuscript.book)
             self.say(f"built in {time.perf_counter() - started:.2f} s{f' ({reason})' if reason else ''}")
+            if self.print_view is not None:
+                self.print_view.request()
         with self.changed:
             self.version += 1
             self.changed.notify_all()
@@ -107,7 +122,8 @@ class Preview:
             return content
         assert self.env is not None
         sidebar = render_template(self.env, "preview/sidebar.html.j2",
-                                  title=self.title, toc=self.toc, current=name, errors=self.errors)
+                                  title=self.title, toc=self.toc, current=name, errors=self.errors,
+                                  print_href=f"/_print/{part_of(name)}.html")
         text = content.decode("utf-8")
         head = (f'<meta name="bookbuild-version" content="{self.version}"/>'
                 '<link rel="stylesheet" type="text/css" href="/_preview/preview.css"/>'
@@ -115,6 +131,19 @@ class Preview:
         text = text.replace("</head>", head, 1)
         body_end = text.index(">", text.index("<body")) + 1
         return (text[:body_end] + sidebar + text[body_end:]).encode("utf-8")
+
+    def print_page(self, part: str) -> bytes:
+        """The print pages of one part (a section's id, or "notes"), as images."""
+        assert self.env is not None
+        view = self.print_view
+        ids = [chapter.id for chapter in self.manuscript.chapters] + ["notes"] \
+            if self.manuscript is not None else []
+        pages = view.pages_of(part, ids) if view is not None else []
+        return render_template(
+            self.env, "preview/print.html.j2", title=self.title, version=f"p{self.print_version}",
+            pages=pages, back=f"/text/{part}.xhtml", laying_out=view is not None and view.building,
+            problem=view.problem if view is not None else "",
+            known=part in ids).encode("utf-8")
 
     def fonts_css(self) -> bytes:
         urls = [f"/_fonts/{face.file_name}" for face in self.fonts.faces]
@@ -180,6 +209,8 @@ def make_handler(preview: Preview, stopping: threading.Event,
             if path.startswith("_preview/"):
                 file = PREVIEW_DIR / Path(path).name
                 return (file.read_bytes() if file.is_file() else None), _type(file.name)
+            if path.startswith("_print/"):
+                return self.print_lookup(path[len("_print/"):])
             if path.startswith("_fonts/"):
                 face = next((f for f in preview.fonts.faces if f.file_name == Path(path).name), None)
                 return (face.path.read_bytes() if face else None), "font/otf"
@@ -199,19 +230,27 @@ def make_handler(preview: Preview, stopping: threading.Event,
                 return file.read_bytes(), _type(file.name)
             return None, ""
 
+        def print_lookup(self, name: str) -> tuple[bytes | None, str]:
+            if name.endswith(".html") and "/" not in name:
+                return preview.print_page(name[:-len(".html")]), "text/html; charset=utf-8"
+            if name.startswith("page-") and name.endswith(".png") and name[5:-4].isdigit():
+                view = preview.print_view
+                return (view.image(int(name[5:-4])) if view is not None else None), "image/png"
+            return None, ""
+
         def events(self) -> None:
             """Server-sent events: the current version now, then each new one."""
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            sent = -1
+            sent = ""
             try:
                 while not stopping.is_set():
                     with preview.changed:
-                        if preview.version == sent:
+                        if preview.events_version() == sent:
                             preview.changed.wait(HEARTBEAT_SECONDS)
-                        version = preview.version
+                        version = preview.events_version()
                     message = f"data: {version}\n\n" if version != sent else ": heartbeat\n\n"
                     self.wfile.write(message.encode())
                     self.wfile.flush()
@@ -242,6 +281,10 @@ def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> N
     preview = Preview(book_dir, say)
     preview.rebuild(raise_errors=True)  # a book broken from the start is bad input: exit 2
     stopping = threading.Event()
+    preview.print_view = PrintView(book_dir, preview.print_ready, say)
+    preview.print_view.request()
+    printer = threading.Thread(target=preview.print_view.run, args=(stopping,), daemon=True)
+    printer.start()
     try:
         handler = make_handler(preview, stopping, _own_names(host))
         server = http.server.ThreadingHTTPServer((host, port), handler)
@@ -279,6 +322,13 @@ def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> N
             preview.changed.notify_all()
         server.server_close()
         watcher.join(timeout=2)
+        preview.print_view.stop()
+
+
+def part_of(page: str) -> str:
+    """The section a page of the preview is part of: text/ID.xhtml, or text/ID--N.xhtml for a
+    long one split in several."""
+    return Path(page).stem.split("--")[0]
 
 
 def _book_files(_change: object, path: str) -> bool:

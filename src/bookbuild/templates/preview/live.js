@@ -6,8 +6,12 @@
   var saved = sessionStorage.getItem(key);
   if (saved !== null) { window.scrollTo(0, parseInt(saved, 10)); sessionStorage.removeItem(key); }
   var events = new EventSource("/_events");
+  // The server sends "TEXT.PRINT": a text page follows the text's version, a print page
+  // (version "pN") the print pages'.
   events.onmessage = function (event) {
-    if (event.data !== version) {
+    var versions = event.data.split(".");
+    var current = version.charAt(0) === "p" ? "p" + versions[1] : versions[0];
+    if (current !== version) {
       sessionStorage.setItem(key, String(window.scrollY));
       events.close();
       location.reload();
