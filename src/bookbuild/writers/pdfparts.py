@@ -99,6 +99,11 @@ class PartsBuild:
         self.front = [0] if self.ids and self.ids[0] == "" else []
         self.notes = [count - 1] if self.ids and self.ids[-1] == "notes" and count > 1 else []
         self.body = [i for i in range(count) if i not in self.front and i not in self.notes]
+        self.sizes = [len(tostring(element)) for element in self.elements]
+        front_ids = {anchor for i in self.front for anchor in parts.anchors_in(self.elements[i])}
+        self.front_calls = any(
+            (link.get("href") or "")[1:] in front_ids
+            for i in self.notes for link in self.elements[i].iter("a"))
         self.context = self._context()
         self.laid = 0  # parts laid out by this build (the rest came from the cache)
         self.seconds: dict[str, float] = {}
@@ -137,11 +142,14 @@ class PartsBuild:
         numbers = body_numbers(self.body, done)
         for i in self.notes:
             numbers[self.ids[i]] = str(1 + sum(done[j].pages for j in self.body))
-        for i in self.front:
-            done[i] = self._run([i], band, numbers, fit)[0]
-            numbers.update(front_numbers(done[i]))
-        for i in self.notes:
-            done[i] = self._run([i], band, numbers, fit)[0]
+        if self.front_calls:  # the Notes show pages of the front matter: it goes first
+            done.update(zip(self.front, self._run(self.front, band, numbers, fit), strict=True))
+            for i in self.front:
+                numbers.update(front_numbers(done[i]))
+            done.update(zip(self.notes, self._run(self.notes, band, numbers, fit), strict=True))
+        else:  # each needs only the body's pages: both at once
+            both = self.front + self.notes
+            done.update(zip(both, self._run(both, band, numbers, fit), strict=True))
         return [done[i] for i in range(len(self.ids))]
 
     def _run(self, indices: list[int], band: int, numbers: dict[str, str], fit: bool
@@ -151,6 +159,9 @@ class PartsBuild:
         found = {i: self.cache.get(key) if self.cache is not None else None
                  for i, key in zip(indices, keys, strict=True)}
         missing = [(i, key) for i, key in zip(indices, keys, strict=True) if found[i] is None]
+        # The longest first (by the length of its HTML), so that no long part starts last and
+        # keeps the others waiting; the results are the same in any order.
+        missing.sort(key=lambda item: -self.sizes[item[0]])
         tasks = [(lay_out_part, (self.source, self.document, i, band, numbers, self.title, fit))
                  for i, _ in missing]
         for (i, key), part in zip(missing, run_all(tasks, self.jobs), strict=True):
