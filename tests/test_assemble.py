@@ -170,7 +170,14 @@ def test_what_cannot_be_laid_out_in_parts_is_laid_out_whole_and_said(tmp_path: P
     manifest = (book / "book.toml").read_text()
     (book / "book.toml").write_text('stylesheets = ["numbered.css"]\n' + manifest)
     counted = build_book(book, tmp_path / "counted", "--format", "pdf")
-    assert "(laid out in one process: the book's stylesheet sets counter-increment" in counted.stdout
+    assert "(laid out in one process: the book's own stylesheet (numbered.css) may carry" \
+        in counted.stdout
+    styled = tmp_path / "styled"
+    shutil.copytree(BOOKS / "features", styled)
+    chapter = styled / "one.md"
+    chapter.write_text(chapter.read_text() + "\n<style>p { font-size: 15pt; }</style>\n")
+    inline = build_book(styled, tmp_path / "styled-out", "--format", "pdf")
+    assert "(laid out in one process: a <style> element in the text may carry" in inline.stdout
     ua = build_book(BOOKS / "features", tmp_path / "ua", "--format", "pdf", "--pdf-variant", "pdf/ua-1")
     assert "(pdf/ua-1 is laid out in one process)" in ua.stdout
     plain = build_book(BOOKS / "features", tmp_path / "plain", "--format", "pdf")

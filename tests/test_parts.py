@@ -93,3 +93,11 @@ def test_a_containers_cpu_quota(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(workers, "Path", redirect)
     assert workers._cgroup_quota() == quota
     assert 1 <= workers.available_cpus() <= (quota or 1024)
+
+
+def test_a_link_to_an_id_with_accents_crosses_parts_decoded() -> None:
+    root = HTML(string='<body><div class="body-matter"><section class="chapter-part" id="a">'
+                       '<a href="#caf%C3%A9">x</a></section><section class="chapter-part" '
+                       'id="caf\u00e9"></section></div></body>').etree_element
+    parts.keep_only(root, 0)
+    assert [link.get("href") for link in root.iter("a")] == [parts.PART_LINK + "caf\u00e9"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element, SubElement
 
 FRONT_MATTER = "front-matter"
@@ -51,6 +52,10 @@ class PartLayout:
     bookmarks: tuple[tuple[tuple[int, str, float, float, str], ...], ...]
     fonts: dict[str, bytes] = field(default_factory=dict)  # BaseFont name: the whole font file
     seconds: float = 0.0  # how long the layout took (kept with it: what the bench projects from)
+    # Why the assembly cannot merge this part's fonts with the others' ("" when it can): a
+    # variable or colour font (WeasyPrint instantiates or blanks it as it embeds it), a font
+    # from a collection, a bitmap font, glyphs the font lacks.
+    unmergeable: str = ""
 
 
 def _classes(element: Element) -> list[str]:
@@ -77,6 +82,16 @@ def part_roots(root: Element) -> list[Element]:
     if matter is not None:
         roots.extend(child for child in matter if child.tag == "section")
     return roots
+
+
+def replace_element(root: Element, old: Element, new: Element) -> None:
+    """Put `new` where `old` is in the tree."""
+    for parent in root.iter():
+        for index, child in enumerate(parent):
+            if child is old:
+                parent[index] = new
+                return
+    raise ValueError("not in the tree")
 
 
 def part_ids(root: Element) -> list[str]:
@@ -108,9 +123,9 @@ def keep_only(root: Element, index: int) -> Element:
         body.remove(matter)
     here = anchors_in(root)
     for link in root.iter("a"):
-        href = link.get("href") or ""
-        if href.startswith("#") and len(href) > 1 and href[1:] not in here:
-            link.set("href", PART_LINK + href[1:])
+        target = fragment(link)
+        if target and target not in here:
+            link.set("href", PART_LINK + target)
     container = kept if FRONT_MATTER in _classes(kept) else matter
     assert container is not None
     SubElement(container, "div", {"class": SENTINEL_CLASS, "style": "break-before: recto"})
@@ -121,10 +136,16 @@ def write_numbers(root: Element, numbers: dict[str, str]) -> None:
     """The printed page of each link target laid out in another part, as text: on the
     contents' links and the Notes' "(page N)" links (print.css shows `data-page`)."""
     for link in _links_showing_pages(root):
-        href = link.get("href") or ""
-        target = href[1:] if href.startswith("#") else ""
+        target = fragment(link)
         if target in numbers:
             link.set("data-page", numbers[target])
+
+
+def fragment(link: Element) -> str:
+    """The id a link within the book points to ("" for another kind of link), as WeasyPrint
+    reads it (percent-decoded)."""
+    href = link.get("href") or ""
+    return unquote(href[1:]) if href.startswith("#") else ""
 
 
 def _links_showing_pages(root: Element) -> list[Element]:

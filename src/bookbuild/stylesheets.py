@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import tinycss2
@@ -98,23 +97,10 @@ def content_strings(css: str) -> str:
     return "".join(strings)
 
 
-def declared(css: str, names: frozenset[str]) -> list[str]:
-    """Which of the properties `names` a stylesheet declares, anywhere (@media included)."""
-    found: list[str] = []
-
-    def walk(rules: Iterable[Any]) -> None:
-        for rule in rules:
-            content = getattr(rule, "content", None) or []
-            if getattr(rule, "type", "") == "at-rule" and getattr(rule, "lower_at_keyword", "") == "media":
-                walk(tinycss2.parse_rule_list(content, skip_comments=True, skip_whitespace=True))
-                continue
-            for declaration in tinycss2.parse_blocks_contents(content):
-                name = getattr(declaration, "lower_name", "")
-                if name in names and name not in found:
-                    found.append(name)
-
-    walk(tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True))
-    return found
+def declared_inline(style: str, names: frozenset[str]) -> list[str]:
+    """Which of the properties `names` a style attribute declares."""
+    return [name for declaration in tinycss2.parse_blocks_contents(style)
+            if (name := getattr(declaration, "lower_name", "")) in names]
 
 
 def local_path(url: str) -> str:

@@ -24,6 +24,7 @@ from .diagnostics import BookError
 
 _FORK = multiprocessing.get_context("fork")
 PR_SET_PDEATHSIG = 1  # prctl(2)
+SEND_SECONDS = 600  # a child's result waits this long at most for its reader
 
 
 class ChildFailure(RuntimeError):
@@ -65,6 +66,7 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
            parent: int) -> None:
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # (see run_all)
     outcome: tuple[str, Any]
     try:
         try:
@@ -81,6 +83,9 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
     # The work is over: a Ctrl-C or the parent's cancel arriving now (the child may be sending,
     # or exiting already) must not interrupt the send or multiprocessing's exit path.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    # A send no one reads (the parent gone, the pipe held open by a sibling) must not keep the
+    # process alive: it ends after SEND_SECONDS.
+    signal.alarm(SEND_SECONDS)
     try:
         connection.send(outcome)
     finally:
@@ -101,10 +106,16 @@ class Job:
         try:
             while not self._receive.poll(0.2):
                 if not self._process.is_alive() and not self._receive.poll(0):
-                    raise ChildFailure("the PDF process died", f"exit code {self._process.exitcode}", "")
+                    raise ChildFailure("a PDF layout process died", f"exit code {self._process.exitcode}; "
+                                       "if the machine ran out of memory, try --jobs 1", "")
                 if tick is not None:
                     tick(time.perf_counter() - self.started)
-            kind, payload = self._receive.recv()
+            try:
+                kind, payload = self._receive.recv()
+            except EOFError:  # killed outright (out of memory, kill -9): nothing was sent
+                self._process.join()
+                raise ChildFailure("a PDF layout process died", f"exit code {self._process.exitcode}; "
+                                   "if the machine ran out of memory, try --jobs 1", "") from None
         except BaseException:
             self.cancel()
             raise
@@ -141,7 +152,13 @@ def run_all(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]], jobs: int) 
         while waiting or running:
             while waiting and len(running) < max(1, jobs):
                 index, (function, args) = waiting.pop(0)
-                running[index] = Job(function, *args)
+                # A Ctrl-C between the fork and this assignment would leave a child that no
+                # cancel reaches: held until the job is in `running` (the child unblocks it).
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+                try:
+                    running[index] = Job(function, *args)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
             multiprocessing.connection.wait([job._receive for job in running.values()], 0.2)
             for index in [i for i, job in running.items() if job.finished()]:
                 results[index] = running.pop(index).wait()

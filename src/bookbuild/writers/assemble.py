@@ -14,6 +14,7 @@ What one layout of the whole book has and separate layouts do not, made here:
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import re
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import pikepdf
 from fontTools import subset
@@ -114,7 +116,8 @@ def _link_across_parts(out: pikepdf.Pdf) -> None:
             uri = str(action.get("/URI", ""))
             if uri.startswith(parts.PART_LINK):
                 del annotation["/A"]
-                annotation.Dest = pikepdf.String(uri[len(parts.PART_LINK):])
+                # (WeasyPrint wrote the URI percent-encoded; the destination's name is the id)
+                annotation.Dest = pikepdf.String(unquote(uri[len(parts.PART_LINK):]))
 
 
 def _destinations(out: pikepdf.Pdf, sources: list[pikepdf.Pdf], offsets: list[int]) -> None:
@@ -231,9 +234,11 @@ def _font_resources(out: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
 def _resources(out: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
     """Every resource dictionary of the pages and of the forms they draw, once."""
     seen: set[tuple[int, int]] = set()
-    pending = [page.obj.get("/Resources") for page in out.pages]
+    # In page order: where two parts map a glyph to different text, the first (as one layout
+    # keeps it) wins.
+    pending = collections.deque(page.obj.get("/Resources") for page in out.pages)
     while pending:
-        resources = pending.pop()
+        resources = pending.popleft()
         if resources is None or (resources.is_indirect and resources.objgen in seen):
             continue
         if resources.is_indirect:

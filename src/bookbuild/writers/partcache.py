@@ -17,11 +17,17 @@ it is trusted (the folder may have been edited by hand): anything unexpected is 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import io
 import json
+import os
+import secrets
 import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+import pikepdf
 
 from ..parts import PartLayout
 from .atomic import write_atomically
@@ -29,37 +35,74 @@ from .atomic import write_atomically
 CACHE_DIR = ".bookbuild-parts"
 
 
+def _secret() -> bytes | None:
+    """This user's key for the entries' names: an entry is found under HMAC(key, its key), so
+    layouts planted in an output folder (a book's own build/, say) are never found. None when
+    it cannot be kept (then no layout is kept either)."""
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(home) / "bookbuild" / "layout-key"
+    try:
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        return key
+    except OSError:
+        return None
+
+
 class PartCache:
     def __init__(self, out_dir: Path, book: str):
         self.root = out_dir / CACHE_DIR / book
         self.used: set[str] = set()
         self.pending: dict[str, PartLayout] = {}
+        self.secret = _secret()
+
+    def _name(self, key: str) -> str | None:
+        if self.secret is None:
+            return None
+        return hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()
 
     def get(self, key: str) -> PartLayout | None:
         if key in self.pending:
             return self.pending[key]
+        name = self._name(key)
+        if name is None:
+            return None
         try:
-            data = json.loads((self.root / f"{key}.json").read_text(encoding="utf-8"))
-            pdf = (self.root / f"{key}.pdf").read_bytes()
-            fonts = {name: self._font(digest) for name, digest in data.pop("fonts").items()}
+            data = json.loads((self.root / f"{name}.json").read_text(encoding="utf-8"))
+            pdf = (self.root / f"{name}.pdf").read_bytes()
+            if hashlib.sha256(pdf).hexdigest() != data.get("pdf_sha256", ""):
+                return None
+            fonts = {font: self._font(digest) for font, digest in data.pop("fonts").items()}
             part = PartLayout(pdf=pdf, fonts=fonts, **_checked(data))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            with pikepdf.open(io.BytesIO(pdf)) as opened:
+                if len(opened.pages) != part.pages:
+                    return None
+        except Exception:  # anything unexpected in a file of the output folder: not found
             return None
-        if hashlib.sha256(pdf).hexdigest() != data.get("pdf_sha256", ""):
-            return None
-        self.used.add(key)
+        self.used.add(name)
         return part
 
     def put(self, key: str, part: PartLayout) -> None:
         self.pending[key] = part
-        self.used.add(key)
 
     def save(self) -> None:
         """Write what this build laid out and remove what it did not use. Best effort: the
         outputs are in place, and a layout not kept only costs the next build its time."""
         try:
             for key, part in self.pending.items():
-                self._write(key, part)
+                name = self._name(key)
+                if name is not None:
+                    self._write(name, part)
+                    self.used.add(name)
             self.pending.clear()
             self.prune()
         except OSError:
@@ -75,7 +118,7 @@ class PartCache:
                 path.parent.mkdir(exist_ok=True)
                 write_atomically(path, content)
             fonts[name] = digest
-        data = {key: value for key, value in asdict(part).items() if key not in ("pdf", "fonts")}
+        data = {field: value for field, value in asdict(part).items() if field not in ("pdf", "fonts")}
         data["fonts"] = fonts
         data["pdf_sha256"] = hashlib.sha256(part.pdf).hexdigest()
         write_atomically(self.root / f"{key}.pdf", part.pdf)
@@ -123,4 +166,5 @@ def _checked(data: dict[str, Any]) -> dict[str, Any]:
     if len(names) != pages or len(bookmarks) != pages:
         raise ValueError("pages")
     return {"pages": pages, "first_pages": first_pages, "layouts": layouts,
-            "page_names": names, "anchors": anchors, "bookmarks": bookmarks}
+            "page_names": names, "anchors": anchors, "bookmarks": bookmarks,
+            "seconds": float(data.get("seconds", 0.0)), "unmergeable": str(data.get("unmergeable", ""))}

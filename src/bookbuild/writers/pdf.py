@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import cssselect2
 import pydyf
@@ -77,19 +78,30 @@ class Layout:
         """Mend what `first` (this layout's render) has, part by part (parts.py): each part
         goes through the line fitting on its own (Fitting), and the book is laid out again while
         any part asks for it. Each part keeps the pages of its best layout, so the book is the
-        one its parts laid out apart would make. The fitted book, and how many more layouts."""
-        fittings = [Fitting(pages) for pages in self.parts_of(first)]
-        more = 0
+        one its parts laid out apart would make. The fitted book, and how many more layouts.
+
+        When the parts' best pages come from different layouts, each part's tree goes back to
+        the state its best pages were laid out from, and the book is laid out once more: the
+        page numbers the contents and the Notes show (target-counter) must be those of the very
+        pages printed."""
+        roots = parts.part_roots(self.source.etree_element) if self.split else []
+        pages_of = self.parts_of(first)
+        elements: list[Element | None] = list(roots) if len(roots) == len(pages_of) else \
+            [None] * len(pages_of)
+        fittings = [Fitting(pages, element) for pages, element in zip(pages_of, elements, strict=True)]
+        renders = [first]
         while any(fitting.wants for fitting in fittings):
             rendered = self.render()
-            more += 1
+            renders.append(rendered)
             for fitting, pages in zip(fittings, self.parts_of(rendered), strict=True):
                 if fitting.wants:
-                    fitting.laid_out(pages)
-        best = copy.copy(first)
-        best.pages = [page for fitting in fittings for page in fitting.best_pages]
-        best.fonts = {}
-        return best, more
+                    fitting.laid_out(pages, len(renders) - 1)
+        rounds = {fitting.best_round for fitting in fittings}
+        if len(rounds) == 1:
+            return renders[rounds.pop()], len(renders) - 1
+        for fitting in fittings:
+            fitting.restore(self.source.etree_element)
+        return self.render(), len(renders)
 
     def parts_of(self, rendered: Document) -> list[list[Page]]:
         """The pages of each part: from the page its anchor is on to the next part's (a blank
@@ -122,8 +134,13 @@ class Fitting:
     faults than the one before, at most FIT_LAYOUTS layouts in all. After each layout the part
     says whether it wants another (its tree is then changed for it)."""
 
-    def __init__(self, pages: list[Page]):
+    def __init__(self, pages: list[Page], element: Element | None = None):
+        """`element`: the part's element, when the part is one of several in the tree: its
+        state at the best layout is kept, to lay the book out again from (Layout.fit)."""
         self.best_pages = pages
+        self.best_round = 0
+        self.element = element
+        self.best_tree = copy.deepcopy(element) if element is not None else None
         self.best_score = linefit.find(pages, linefit.FitState()).score
         self.state = linefit.FitState()  # (the judgement of the first layout's fixes starts here)
         self.layouts = 0  # after the first
@@ -137,8 +154,9 @@ class Fitting:
             self.fixes = linefit.find(pages, self.state)
             self.wants = self._mend()
 
-    def laid_out(self, pages: list[Page]) -> None:
+    def laid_out(self, pages: list[Page], round_number: int = 0) -> None:
         self.layouts += 1
+        self.round = round_number
         if self.plans:
             # A paragraph the layout did not set as planned goes back to its first-fit lines,
             # and to the line fitting, in the next layout.
@@ -151,14 +169,25 @@ class Fitting:
             # Lines broken as a whole read better than first fit's even where first fit has
             # no fault the proof would name: the planned layout stands unless it has more.
             if self.fixes.score <= self.best_score and not self.undone:
-                self.best_pages, self.best_score = pages, self.fixes.score
+                self._best(pages)
         else:
             self.fixes = linefit.find(pages, self.state)
             if self.fixes.score >= self.best_score:
                 self.wants = False  # no better: another round would not be either
                 return
-            self.best_pages, self.best_score = pages, self.fixes.score
+            self._best(pages)
         self.wants = self._mend()
+
+    def _best(self, pages: list[Page]) -> None:
+        self.best_pages, self.best_score, self.best_round = pages, self.fixes.score, self.round
+        if self.element is not None:
+            self.best_tree = copy.deepcopy(self.element)
+
+    def restore(self, root: Element) -> None:
+        """Put the part's tree back as its best layout had it."""
+        if self.element is not None and self.best_tree is not None:
+            parts.replace_element(root, self.element, self.best_tree)
+            self.element = self.best_tree
 
     def _mend(self) -> bool:
         """Change the tree for the next layout; False when another is not worth making."""

@@ -22,6 +22,7 @@ gutter band chosen by the same rule, each part fitted by the same rule, the same
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import io
 import json
@@ -35,13 +36,14 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 import cssselect2
 from weasyprint import HTML
 from weasyprint.document import Document
+from weasyprint.text.ffi import pango
 from weasyprint.text.fonts import get_hb_object_data
 
 from .. import __version__, parts, stylesheets
 from ..model import PrintDocument
 from ..parts import PartLayout
 from ..printspec import GUTTER_BANDS, band_index
-from ..resources import book_fonts
+from ..resources import book_fonts, styles_dir
 from ..workers import run_all
 from . import assemble, pdf
 from .partcache import PartCache
@@ -74,15 +76,25 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None,
     if document.options.variant is not None:
         return _in_one_process(document, target, previous_pages,
                                f"{document.options.variant} is laid out in one process")
-    carried = carried_across_parts(document)
-    if carried:
+    if document.stylesheets[1:]:  # the first is bookbuild's print.css
+        names = ", ".join(path.name for path in document.stylesheets[1:])
         return _in_one_process(document, target, previous_pages, "laid out in one process: the "
-                               f"book's stylesheet sets {', '.join(carried)}, which can carry "
-                               "from chapter to chapter")
+                               f"book's own stylesheet ({names}) may carry from chapter to chapter")
     build = PartsBuild(document, jobs, cache)
+    if build.styled:
+        return _in_one_process(document, target, previous_pages, "laid out in one process: "
+                               f"{build.styled} may carry from chapter to chapter")
     if len(build.ids) < 2:
         return pdf.write_pdf(document, target, previous_pages)  # nothing to share out
-    return build.write(target, previous_pages)
+    try:
+        return build.write(target, previous_pages)
+    except CannotAssemble as reason:
+        return _in_one_process(document, target, previous_pages,
+                               f"laid out in one process: {reason}")
+
+
+class CannotAssemble(Exception):
+    """Something in the parts the assembly cannot make one PDF of (a font it cannot merge)."""
 
 
 class PartsBuild:
@@ -92,6 +104,7 @@ class PartsBuild:
         self.cache = cache
         self.source = Layout(document, 0).source  # parsed once: every part is forked with it
         root = self.source.etree_element
+        self.styled = styled_across_parts(root)
         self.title = parts.title_text(root)
         self.ids = parts.part_ids(root)
         self.elements = parts.part_roots(root)
@@ -101,9 +114,8 @@ class PartsBuild:
         self.body = [i for i in range(count) if i not in self.front and i not in self.notes]
         self.sizes = [len(tostring(element)) for element in self.elements]
         front_ids = {anchor for i in self.front for anchor in parts.anchors_in(self.elements[i])}
-        self.front_calls = any(
-            (link.get("href") or "")[1:] in front_ids
-            for i in self.notes for link in self.elements[i].iter("a"))
+        self.front_calls = any(parts.fragment(link) in front_ids
+                               for i in self.notes for link in self.elements[i].iter("a"))
         self.context = self._context()
         self.laid = 0  # parts laid out by this build (the rest came from the cache)
         self.seconds: dict[str, float] = {}
@@ -125,6 +137,9 @@ class PartsBuild:
         if band_index(even(sum(part.pages for part in laid_out))) > band:
             laid_out = self.lay_out(band, False)
         folios = self.lay_out_folios(band, laid_out)
+        unmergeable = next((part.unmergeable for part in (*laid_out, folios) if part.unmergeable), "")
+        if unmergeable:
+            raise CannotAssemble(unmergeable)
         started = time.perf_counter()
         assemble.write(laid_out, folios, bool(self.front),
                        not write_options(self.document.options)["full_fonts"], target)
@@ -189,8 +204,7 @@ class PartsBuild:
         written into it, the book's title for a body part, the files it places, the band, its
         page geometry, and the context (the rest of the document and the programs)."""
         element = self.elements[index]
-        targets = sorted({href[1:] for link in element.iter("a")
-                          if (href := link.get("href") or "").startswith("#")})
+        targets = sorted({target for link in element.iter("a") if (target := parts.fragment(link))})
         role = "front" if index in self.front else "body"
         return _digest(self.context, tostring(element), role, band, fit,
                        self.document.page_css[band], self.title if role == "body" else "",
@@ -206,7 +220,8 @@ class PartsBuild:
         body = root.find("body")
         files = [*self.document.stylesheets, *self.document.style_files,
                  *(face.path for face in book_fonts().faces)]
-        return _digest(__version__, [_version(name) for name in LAYOUT_PROGRAMS],
+        return _digest(__version__, _code_digest(), pango.pango_version(),
+                       [_version(name) for name in LAYOUT_PROGRAMS],
                        tostring(head) if head is not None else b"", sorted(root.attrib.items()),
                        sorted(body.attrib.items()) if body is not None else [], WITHOUT_FOLIO,
                        ONLY_FOLIO, write_options(self.document.options),
@@ -299,8 +314,13 @@ def _as_plain_data(rendered: Document, document: PrintDocument, first_pages: int
                   for page in rendered.pages)
     fonts = {font.name.decode()[1:]: get_hb_object_data(font.hb_face)
              for font in rendered.fonts.values()}
+    unmergeable = next((f"the font {font.family} cannot be shared between chapters"
+                        for font in rendered.fonts.values()
+                        if "fvar" in font.tables or font.png or font.svg or font.colr
+                        or font.index or font.bitmap or font.missing), "")
     return PartLayout(buffer.getvalue(), len(rendered.pages), first_pages, layouts, names,
-                      anchors, bookmarks, fonts, round(time.perf_counter() - started, 3))
+                      anchors, bookmarks, fonts, round(time.perf_counter() - started, 3),
+                      unmergeable)
 
 
 def _in_one_process(document: PrintDocument, target: Path, previous_pages: int | None,
@@ -308,15 +328,17 @@ def _in_one_process(document: PrintDocument, target: Path, previous_pages: int |
     return replace(pdf.write_pdf(document, target, previous_pages), note=why)
 
 
-def carried_across_parts(document: PrintDocument) -> list[str]:
-    found: list[str] = []
-    for path in document.stylesheets[1:]:  # the first is bookbuild's print.css
-        try:
-            css = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # the layout reports it, with the file's name
-        found += [name for name in stylesheets.declared(css, CARRIED) if name not in found]
-    return found
+def styled_across_parts(root: Element) -> str:
+    """What in the book's HTML could make one chapter's layout depend on another's: a <style>
+    element (it styles the whole book), or a style attribute that sets CARRIED properties."""
+    body = root.find("body")
+    for element in body.iter() if body is not None else ():
+        if element.tag == "style":
+            return "a <style> element in the text"
+        style = element.get("style")
+        if style and stylesheets.declared_inline(style, CARRIED):
+            return f'a style attribute ("{style[:40]}")'
+    return ""
 
 
 def body_numbers(body: list[int], done: dict[int, PartLayout]) -> dict[str, str]:
@@ -371,6 +393,17 @@ def _file_digest(path: Path) -> str:
         with path.open("rb") as handle:
             _FILE_DIGESTS[known] = hashlib.file_digest(handle, "sha256").hexdigest()
     return _FILE_DIGESTS[known]
+
+
+@functools.cache
+def _code_digest() -> str:
+    """bookbuild's own code, templates and styles: a layout made by other code is not reused
+    (a version number stays the same while a checkout changes)."""
+    package = Path(__file__).resolve().parent.parent
+    files = sorted(path for path in package.rglob("*") if path.is_file()
+                   and path.suffix in (".py", ".j2", ".css", ".js") and "__pycache__" not in path.parts)
+    return _digest(*(path.relative_to(package).as_posix() + _file_digest(path) for path in files),
+                   *(_file_digest(path) for path in sorted(styles_dir().glob("*.css"))))
 
 
 def _version(name: str) -> str:
