@@ -9,6 +9,7 @@ and of the libraries that shape the outputs. Any change rebuilds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -21,7 +22,8 @@ from .resources import PACKAGE_DIR, TEMPLATES_DIR, book_fonts, styles_dir
 from .state import BuildState
 
 LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml",
-             "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen", "nh3")
+             "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen", "nh3",
+             "tinyhtml5")
 MAX_ENTRIES = 8
 
 
@@ -36,7 +38,7 @@ def _files(folder: Path, skip: Path | None) -> list[Path]:
     return found
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     versions = {"bookbuild": __version__}
     for name in LIBRARIES:
         try:
@@ -48,17 +50,27 @@ def _versions() -> dict[str, str]:
 
 def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any]) -> str:
     digest = hashlib.sha256()
-    header = {"book": str(book_dir.resolve()), "options": options, "versions": _versions(),
+    header = {"book": str(book_dir.resolve()), "options": options, "versions": library_versions(),
               "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH")}
     digest.update(json.dumps(header, sort_keys=True, default=str).encode())
     out = out_dir.resolve()
     fonts = [face.path for face in book_fonts().faces]
-    # bookbuild's own code too: an edited checkout has the same version number.
+    digest.update(f"\0code\0{code_digest()}\0".encode())
+    for group, files in (("book", _files(book_dir.resolve(), out)), ("fonts", fonts)):
+        for path in files:
+            digest.update(f"\0{group}\0{path}\0".encode())
+            _feed(digest, path)
+    return digest.hexdigest()
+
+
+@functools.cache
+def code_digest() -> str:
+    """bookbuild's own code, templates and styles: an edited checkout has the same version
+    number, and must not be taken for the code that made a build or a kept layout."""
+    digest = hashlib.sha256()
     code = [p for p in _files(PACKAGE_DIR, None) if p.suffix == ".py"]
-    groups = (("book", _files(book_dir.resolve(), out)), ("code", code),
-              ("templates", _files(TEMPLATES_DIR, None)),
-              ("styles", _files(styles_dir(), None)), ("fonts", fonts))
-    for group, files in groups:
+    for group, files in (("code", code), ("templates", _files(TEMPLATES_DIR, None)),
+                         ("styles", _files(styles_dir(), None))):
         for path in files:
             digest.update(f"\0{group}\0{path}\0".encode())
             _feed(digest, path)

@@ -22,7 +22,6 @@ import io
 import json
 import os
 import secrets
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -148,10 +147,6 @@ class PartCache:
         if hashlib.sha256(content).hexdigest() != digest:
             raise ValueError("a font file changed")
         return content
-
-
-def clear(out_dir: Path) -> None:
-    shutil.rmtree(out_dir / CACHE_DIR, ignore_errors=True)
 
 
 def _checked(data: dict[str, Any]) -> dict[str, Any]:

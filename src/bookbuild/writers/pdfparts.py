@@ -22,13 +22,11 @@ gutter band chosen by the same rule, each part fitted by the same rule, the same
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import io
 import json
 import time
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -40,10 +38,11 @@ from weasyprint.text.ffi import pango
 from weasyprint.text.fonts import get_hb_object_data
 
 from .. import __version__, parts, stylesheets
+from ..cache import code_digest, file_hash, library_versions
 from ..model import PrintDocument
 from ..parts import PartLayout
 from ..printspec import GUTTER_BANDS, band_index
-from ..resources import book_fonts, styles_dir
+from ..resources import book_fonts
 from ..workers import run_all
 from . import assemble, pdf
 from .partcache import PartCache
@@ -63,8 +62,6 @@ ONLY_FOLIO = ("@page { background: none !important; marks: none !important; "
 # before it: where a chapter opens, counters and running strings that run on across chapters.
 CARRIED = frozenset({"break-before", "page-break-before", "counter-reset", "counter-increment",
                      "string-set"})
-# What the layout of a part depends on besides the book: these programs' versions.
-LAYOUT_PROGRAMS = ("weasyprint", "pydyf", "fonttools", "tinyhtml5", "cssselect2", "pyphen")
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None, jobs: int,
@@ -112,7 +109,7 @@ class PartsBuild:
         self.front = [0] if self.ids and self.ids[0] == "" else []
         self.notes = [count - 1] if self.ids and self.ids[-1] == "notes" and count > 1 else []
         self.body = [i for i in range(count) if i not in self.front and i not in self.notes]
-        self.sizes = [len(tostring(element)) for element in self.elements]
+        self.trees = [tostring(element) for element in self.elements]  # (keys, and sizes)
         front_ids = {anchor for i in self.front for anchor in parts.anchors_in(self.elements[i])}
         self.front_calls = any(parts.fragment(link) in front_ids
                                for i in self.notes for link in self.elements[i].iter("a"))
@@ -176,7 +173,7 @@ class PartsBuild:
         missing = [(i, key) for i, key in zip(indices, keys, strict=True) if found[i] is None]
         # The longest first (by the length of its HTML), so that no long part starts last and
         # keeps the others waiting; the results are the same in any order.
-        missing.sort(key=lambda item: -self.sizes[item[0]])
+        missing.sort(key=lambda item: -len(self.trees[item[0]]))
         tasks = [(lay_out_part, (self.source, self.document, i, band, numbers, self.title, fit))
                  for i, _ in missing]
         for (i, key), part in zip(missing, run_all(tasks, self.jobs), strict=True):
@@ -206,7 +203,7 @@ class PartsBuild:
         element = self.elements[index]
         targets = sorted({target for link in element.iter("a") if (target := parts.fragment(link))})
         role = "front" if index in self.front else "body"
-        return _digest(self.context, tostring(element), role, band, fit,
+        return _digest(self.context, self.trees[index], role, band, fit,
                        self.document.page_css[band], self.title if role == "body" else "",
                        [(target, numbers[target]) for target in targets if target in numbers],
                        self._placed_files(element))
@@ -220,12 +217,11 @@ class PartsBuild:
         body = root.find("body")
         files = [*self.document.stylesheets, *self.document.style_files,
                  *(face.path for face in book_fonts().faces)]
-        return _digest(__version__, _code_digest(), pango.pango_version(),
-                       [_version(name) for name in LAYOUT_PROGRAMS],
+        return _digest(__version__, code_digest(), pango.pango_version(), library_versions(),
                        tostring(head) if head is not None else b"", sorted(root.attrib.items()),
                        sorted(body.attrib.items()) if body is not None else [], WITHOUT_FOLIO,
                        ONLY_FOLIO, write_options(self.document.options),
-                       [(str(path), _file_digest(path)) for path in files])
+                       [(str(path), file_hash(path)) for path in files])
 
     def _placed_files(self, element: Element) -> list[tuple[str, str]]:
         """The book's files a part's elements load (images, SVG, objects), with their digests."""
@@ -235,7 +231,7 @@ class PartsBuild:
                 value = node.get(attribute)
                 if value and not urlsplit(value).scheme and not value.startswith("#"):
                     path = self.document.base_dir / unquote(urlsplit(value).path)
-                    placed.append((value, _file_digest(path)))
+                    placed.append((value, file_hash(path)))
         return placed
 
 
@@ -375,40 +371,3 @@ def _digest(*parts_of_key: object) -> str:
         hasher.update(part if isinstance(part, bytes) else json.dumps(part, default=str).encode())
         hasher.update(b"\0")
     return hasher.hexdigest()
-
-
-_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def _file_digest(path: Path) -> str:
-    """A file's content digest ("" for none), read once per size and modification time."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return ""
-    if not path.is_file():
-        return ""
-    known = (str(path), stat.st_size, stat.st_mtime_ns)
-    if known not in _FILE_DIGESTS:
-        with path.open("rb") as handle:
-            _FILE_DIGESTS[known] = hashlib.file_digest(handle, "sha256").hexdigest()
-    return _FILE_DIGESTS[known]
-
-
-@functools.cache
-def _code_digest() -> str:
-    """bookbuild's own code, templates and styles: a layout made by other code is not reused
-    (a version number stays the same while a checkout changes)."""
-    package = Path(__file__).resolve().parent.parent
-    files = sorted(path for path in package.rglob("*") if path.is_file()
-                   and path.suffix in (".py", ".j2", ".css", ".js") and "__pycache__" not in path.parts)
-    return _digest(*(path.relative_to(package).as_posix() + _file_digest(path) for path in files),
-                   *(_file_digest(path) for path in sorted(styles_dir().glob("*.css"))))
-
-
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return ""
-
