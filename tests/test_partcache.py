@@ -3,6 +3,8 @@ its page numbers, and the PDF is byte for byte the one a clean build makes."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import sys
@@ -111,4 +113,25 @@ def test_only_the_layouts_of_the_last_build_are_kept(book: Path) -> None:
     rebuild(book)
     assert len(list(cache.rglob("*.json"))) == before
     fonts = list(cache.rglob("*.font"))
-    assert fonts and len(fonts) <= 6  # each typeface's file once, not once per chapter
+    # Each typeface's file once, not once per chapter, and its subset for the book.
+    assert fonts and len(fonts) <= 2 * len(list(cache.rglob("*.subset"))) <= 12
+
+
+def test_the_books_font_subsets_are_kept_and_checked(book: Path) -> None:
+    cache = book.parent / "out" / CACHE_DIR
+    subsets = sorted(cache.rglob("*.subset"))
+    assert subsets  # one per typeface the book sets
+    made = {path: path.stat().st_mtime_ns for path in subsets}
+    add_to_paragraph(book / "chapter-002.md", "Indeed,")  # no glyph the book does not have
+    _, pdf = rebuild(book)
+    assert {path: path.stat().st_mtime_ns for path in sorted(cache.rglob("*.subset"))} == made
+    assert pdf == clean(book)
+    for path in subsets:  # a subset changed by hand is made again, not trusted
+        font = path.parent / "fonts" / f"{json.loads(path.read_text())['font']}.font"
+        font.write_bytes(font.read_bytes()[:-10] + b"0123456789")
+    add_to_paragraph(book / "chapter-003.md", "Indeed,")
+    _, pdf = rebuild(book)
+    assert pdf == clean(book)
+    for path in subsets:  # and written again, whole
+        font = path.parent / "fonts" / f"{json.loads(path.read_text())['font']}.font"
+        assert hashlib.sha256(font.read_bytes()).hexdigest() == font.stem

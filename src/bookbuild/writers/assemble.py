@@ -20,7 +20,8 @@ import io
 import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,21 +29,26 @@ from typing import Any
 from urllib.parse import unquote
 
 import pikepdf
-from fontTools import subset
+from fontTools import subset as fonttools_subset
 from fontTools.ttLib import TTFont
 from weasyprint.anchors import make_page_bookmark_tree
 from weasyprint.matrix import Matrix
 
 from .. import parts
 from ..parts import PartLayout
+from ..workers import available_cpus
 
 STAMPED = "/folio-"  # the folios' resources, on the pages they are stamped on
 
 
+Subsetter = Callable[[bytes, list[int]], bytes]
+
+
 def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fonts: bool,
-          target: Path) -> None:
+          target: Path, subsetter: Subsetter | None = None) -> None:
     """Assemble the parts (the front matter first when `front`) into `target` (a staged
-    temporary file), with the folios' layout stamped on their pages."""
+    temporary file), with the folios' layout stamped on their pages. `subsetter`: what makes
+    a font's subset (default: subset(); pdfparts keeps them)."""
     sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in laid_out]
     out = pikepdf.new()
     offsets = []
@@ -56,9 +62,16 @@ def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fo
     names = [name for part in laid_out for name in part.page_names]
     # (a blank last page has no page in the folios' layout: it would end on the page before)
     assert len(stamps.pages) == len(names) - (names[-1] == "blank"), "a folio for every page"
-    for page, stamp, name in zip(out.pages, stamps.pages, names, strict=False):
-        if name != "blank":
-            _stamp(out, page, stamp)
+    stamped = [(page, _stamp(out, page, stamp))
+               for page, stamp, name in zip(out.pages, stamps.pages, names, strict=False)
+               if name != "blank"]
+    # Compressed as WeasyPrint compresses, at the highest level (qpdf's default is lower): most
+    # of the assembly's time, shared among the cores (zlib lets go of the GIL).
+    with ThreadPoolExecutor(available_cpus()) as pool:
+        compressed = pool.map(lambda content: zlib.compress(content, 9),
+                              [content for _, content in stamped])
+    for (page, _), content in zip(stamped, compressed, strict=True):
+        page.obj.Contents.write(content, filter=pikepdf.Name.FlateDecode)
     _link_across_parts(out)
     _destinations(out, sources, offsets)
     _outline(out, laid_out, offsets)
@@ -69,7 +82,7 @@ def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fo
     fonts: dict[str, bytes] = {}
     for part in (*laid_out, folios):
         fonts.update(part.fonts)
-    _merge_fonts(out, fonts, subset_fonts)
+    _merge_fonts(out, fonts, (subsetter or subset) if subset_fonts else None)
     _share_images(out)
     out.save(target, deterministic_id=True, min_version=sources[0].pdf_version,
              object_stream_mode=pikepdf.ObjectStreamMode.generate)
@@ -77,10 +90,10 @@ def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fo
 
 # ---- folios ------------------------------------------------------------------------------------
 
-def _stamp(out: pikepdf.Pdf, page: pikepdf.Page, stamp: pikepdf.Page) -> None:
-    """Draw `stamp` over `page`: its content appended to the page's (the folio is drawn where
-    one layout would draw it, in the page's own content), its resources added to the page's
-    under names of their own (STAMPED prefixed)."""
+def _stamp(out: pikepdf.Pdf, page: pikepdf.Page, stamp: pikepdf.Page) -> bytes:
+    """`stamp` drawn over `page`: its resources added to the page's under names of their own
+    (STAMPED prefixed); the page's new content returned, the folio's appended to the page's (the
+    folio is drawn where one layout would draw it, in the page's own content)."""
     resources = page.obj.Resources
     own: set[str] = set()
     for category, entries in _sorted_items(out.copy_foreign(stamp.obj.Resources)):
@@ -98,9 +111,7 @@ def _stamp(out: pikepdf.Pdf, page: pikepdf.Page, stamp: pikepdf.Page) -> None:
              for instruction in pikepdf.parse_content_stream(stamp)]
     content = page.obj.Contents.read_bytes()
     folio = pikepdf.unparse_content_stream(drawn)
-    # Compressed as WeasyPrint compresses, at the highest level (qpdf's default is lower).
-    page.obj.Contents.write(zlib.compress(b"q\n" + content + b"\nQ\nq\n" + folio + b"\nQ\n", 9),
-                            filter=pikepdf.Name.FlateDecode)
+    return b"q\n" + content + b"\nQ\nq\n" + folio + b"\nQ\n"
 
 
 # ---- links, destinations, outline, labels ------------------------------------------------------
@@ -181,7 +192,8 @@ class _Face:
     to_unicode: dict[int, str] = field(default_factory=dict)
 
 
-def _merge_fonts(out: pikepdf.Pdf, originals: dict[str, bytes], subset_fonts: bool) -> None:
+def _merge_fonts(out: pikepdf.Pdf, originals: dict[str, bytes], subsetter: Subsetter | None
+                 ) -> None:
     faces: dict[str, _Face] = {}
     resources = list(_font_resources(out))
     for fonts in resources:
@@ -197,8 +209,10 @@ def _merge_fonts(out: pikepdf.Pdf, originals: dict[str, bytes], subset_fonts: bo
                     face.to_unicode.setdefault(glyph, text)
     for name, face in faces.items():
         merged = face.dictionaries[0]
-        if len(face.dictionaries) > 1 or subset_fonts:
-            _rewrite(out, merged, face, originals.get(name) if subset_fonts else None)
+        if len(face.dictionaries) > 1 or subsetter is not None:
+            original = originals.get(name) if subsetter is not None else None
+            _rewrite(out, merged, face, subsetter(original, _glyphs(face))
+                     if subsetter is not None and original is not None else None)
         for fonts in resources:
             for key in sorted(fonts.keys()):
                 if any(fonts[key].objgen == seen.objgen for seen in face.dictionaries):
@@ -276,9 +290,14 @@ def _to_unicode(stream: pikepdf.Object) -> dict[int, str]:
             for glyph, text in _BFCHAR.findall(stream.read_bytes())}
 
 
-def _rewrite(out: pikepdf.Pdf, font: pikepdf.Object, face: _Face, original: bytes | None) -> None:
-    """Make `font` serve every part: the union of the widths and text, and (subsetting) one
-    subset of the whole font file with the union of the glyphs, the glyph ids kept."""
+def _glyphs(face: _Face) -> list[int]:
+    """The glyphs of every part's use of a face."""
+    return sorted(face.to_unicode) or sorted(face.widths)
+
+
+def _rewrite(out: pikepdf.Pdf, font: pikepdf.Object, face: _Face, data: bytes | None) -> None:
+    """Make `font` serve every part: the union of the widths and text, and (subsetting) `data`,
+    one subset of the whole font file with the union of the glyphs, the glyph ids kept."""
     cid_font = font.DescendantFonts[0]
     runs: list[Any] = []
     for glyph in sorted(face.widths):
@@ -291,9 +310,8 @@ def _rewrite(out: pikepdf.Pdf, font: pikepdf.Object, face: _Face, original: byte
     box = [float(value) for value in descriptor.FontBBox]
     box[2] = max(face.widths.values(), default=0)
     descriptor.FontBBox = pikepdf.Array([_number(value) for value in box])
-    if original is not None:
+    if data is not None:
         key = "/FontFile3" if "/FontFile3" in descriptor else "/FontFile2"
-        data = _subset(original, sorted(face.to_unicode) or sorted(face.widths))
         stream = pikepdf.Stream(out, data)
         old = descriptor[key]
         for name, value in _sorted_items(old.stream_dict):
@@ -314,12 +332,12 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-def _subset(original: bytes, glyphs: list[int]) -> bytes:
+def subset(original: bytes, glyphs: list[int]) -> bytes:
     """The font file with only `glyphs`, at their ids, as WeasyPrint subsets it."""
-    options = subset.Options(retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
+    options = fonttools_subset.Options(retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
                              hinting=False, desubroutinize=True, notdef_outline=False)
     options.drop_tables += ["GSUB", "GPOS", "SVG"]
-    subsetter = subset.Subsetter(options)
+    subsetter = fonttools_subset.Subsetter(options)
     subsetter.populate(gids=glyphs)
     font = TTFont(io.BytesIO(original), recalcTimestamp=False)  # (else the time of the build)
     subsetter.subset(font)

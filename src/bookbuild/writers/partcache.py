@@ -9,8 +9,9 @@ never found, only left unused; each build keeps the entries it used and removes 
 
 A build only reads the folder; what it laid out is written by save(), once the build's outputs
 are in place (a failed build leaves the folder as it was, like its outputs). On disk, per book
-(its output name): KEY.pdf, the part's PDF; KEY.json, its plain data; and
-fonts/SHA.font, the font files the parts embed, stored once. What is found is checked before
+(its output name): KEY.pdf, the part's PDF; KEY.json, its plain data; KEY.subset, a font
+subset the assembly made (the glyphs of every part: one edit seldom adds a glyph); and
+fonts/SHA.font, the font files the parts embed and the subsets, stored once. What is found is checked before
 it is trusted (the folder may have been edited by hand): anything unexpected is a miss.
 """
 
@@ -62,6 +63,7 @@ class PartCache:
         self.root = out_dir / CACHE_DIR / book
         self.used: set[str] = set()
         self.pending: dict[str, PartLayout] = {}
+        self.pending_subsets: dict[str, bytes] = {}
         self.secret = _secret()
 
     def _name(self, key: str) -> str | None:
@@ -93,6 +95,25 @@ class PartCache:
     def put(self, key: str, part: PartLayout) -> None:
         self.pending[key] = part
 
+    def get_subset(self, key: str) -> bytes | None:
+        """A font subset the assembly made before (assemble.subset), under the key of its font
+        file and glyphs."""
+        if key in self.pending_subsets:
+            return self.pending_subsets[key]
+        name = self._name(key)
+        if name is None:
+            return None
+        try:
+            digest = json.loads((self.root / f"{name}.subset").read_text(encoding="utf-8"))["font"]
+            content = self._font(str(digest))
+        except Exception:  # anything unexpected in a file of the output folder: not found
+            return None
+        self.used.add(name)
+        return content
+
+    def put_subset(self, key: str, content: bytes) -> None:
+        self.pending_subsets[key] = content
+
     def save(self) -> None:
         """Write what this build laid out and remove what it did not use. Best effort: the
         outputs are in place, and a layout not kept only costs the next build its time."""
@@ -102,26 +123,41 @@ class PartCache:
                 if name is not None:
                     self._write(name, part)
                     self.used.add(name)
+            for key, content in self.pending_subsets.items():
+                name = self._name(key)
+                if name is not None:
+                    self.root.mkdir(parents=True, exist_ok=True)
+                    digest = self._write_font(content)
+                    write_atomically(self.root / f"{name}.subset",
+                                     json.dumps({"font": digest}).encode())
+                    self.used.add(name)
             self.pending.clear()
+            self.pending_subsets.clear()
             self.prune()
         except OSError:
             pass
 
     def _write(self, key: str, part: PartLayout) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        fonts = {}
-        for name, content in part.fonts.items():
-            digest = hashlib.sha256(content).hexdigest()
-            path = self.root / "fonts" / f"{digest}.font"
-            if not path.exists():
-                path.parent.mkdir(exist_ok=True)
-                write_atomically(path, content)
-            fonts[name] = digest
+        fonts = {name: self._write_font(content) for name, content in part.fonts.items()}
         data = {field: value for field, value in asdict(part).items() if field not in ("pdf", "fonts")}
         data["fonts"] = fonts
         data["pdf_sha256"] = hashlib.sha256(part.pdf).hexdigest()
         write_atomically(self.root / f"{key}.pdf", part.pdf)
         write_atomically(self.root / f"{key}.json", json.dumps(data).encode())
+
+    def _write_font(self, content: bytes) -> str:
+        """Store a font file once, under its digest; the digest."""
+        digest = hashlib.sha256(content).hexdigest()
+        path = self.root / "fonts" / f"{digest}.font"
+        try:
+            intact = hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        except OSError:
+            intact = False
+        if not intact:  # (missing, or changed by hand: written again)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, content)
+        return digest
 
     def prune(self) -> None:
         """Remove the entries this build did not use, and the fonts no entry names."""
@@ -129,12 +165,13 @@ class PartCache:
             return
         fonts: set[str] = set()
         for path in self.root.iterdir():
-            if path.suffix in (".json", ".pdf") and path.stem not in self.used:
+            if path.suffix in (".json", ".pdf", ".subset") and path.stem not in self.used:
                 path.unlink(missing_ok=True)
-            elif path.suffix == ".json":
+            elif path.suffix in (".json", ".subset"):
                 try:
-                    fonts.update(json.loads(path.read_text(encoding="utf-8"))["fonts"].values())
-                except (OSError, ValueError, KeyError, AttributeError):
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                    fonts.update(data["fonts"].values() if path.suffix == ".json" else [data["font"]])
+                except (OSError, ValueError, KeyError, AttributeError, TypeError):
                     path.unlink(missing_ok=True)
         font_dir = self.root / "fonts"
         if font_dir.is_dir():
