@@ -398,3 +398,70 @@ def test_deep_but_bookish_nesting_passes() -> None:
     source = "# One\n\n" + "> " * 20 + "deep\n\n" + "".join("    " * i + "- item\n" for i in range(10))
     chapter, report = parse_section(section(source))
     assert chapter is not None and report.errors == []
+
+
+# ---- chapters kept between builds (keptchapters.py) -------------------------------------------
+
+@pytest.fixture
+def kept_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the user's key, made here
+    return tmp_path / "out"
+
+
+def counted_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sections parse_book parses (rather than takes kept), in order."""
+    from bookbuild import parse
+
+    parsed: list[str] = []
+
+    def counting(section: Section):  # type: ignore[no-untyped-def]
+        parsed.append(section.id)
+        return parse.parse_section(section)
+
+    monkeypatch.setattr(parse, "_parse_cached", counting)
+    return parsed
+
+
+KEPT_SOURCES = ("# One\n\nFirst[^a] text.\n\n[^a]: A note.\n\n[^b]: Unused.\n",
+                "# Two\n\nSecond *text*.\n")
+
+
+def test_a_rebuild_parses_only_the_sections_that_changed(kept_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from bookbuild.keptchapters import KeptChapters
+
+    original = book(section(KEPT_SOURCES[0], "one.md"), section(KEPT_SOURCES[1], "two.md"))
+    kept = KeptChapters(kept_dir)
+    first, warnings = parse_book(original, kept=kept)
+    kept.save()
+    assert [w.code for w in warnings] == ["note-unused"]
+
+    parsed = counted_parses(monkeypatch)
+    again, warnings_again = parse_book(original, kept=KeptChapters(kept_dir))
+    assert parsed == [] and again == first
+    assert warnings_again == warnings  # a kept section's warnings are said again
+
+    edited = book(section(KEPT_SOURCES[0], "one.md"), section(KEPT_SOURCES[1] + "\nMore.\n", "two.md"))
+    third, _ = parse_book(edited, kept=KeptChapters(kept_dir))
+    assert parsed == ["two"]
+    assert third.chapters[1].body_html.endswith("<p>More.</p>")
+
+
+def test_a_kept_section_changed_by_hand_is_parsed_again(kept_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from bookbuild.keptchapters import KeptChapters
+
+    original = book(section(KEPT_SOURCES[1], "two.md"))
+    kept = KeptChapters(kept_dir)
+    first, _ = parse_book(original, kept=kept)
+    kept.save()
+    assert kept.path is not None
+    entries = json.loads(kept.path.read_text(encoding="utf-8"))
+    for entry in entries.values():  # the parsed HTML is used as it is: a forged one must not be
+        entry["payload"] = entry["payload"].replace("Second", "<script>alert(1)</script>")
+    kept.path.write_text(json.dumps(entries), encoding="utf-8")
+    parsed = counted_parses(monkeypatch)
+    again, _ = parse_book(original, kept=KeptChapters(kept_dir))
+    assert parsed == ["two"] and again == first

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import os
+import secrets
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,31 @@ LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml",
              "fonttools", "pypdfium2", "pillow", "pydyf", "tinycss2", "cssselect2", "pyphen", "nh3",
              "tinyhtml5")
 MAX_ENTRIES = 8
+KEPT_DIR = ".bookbuild-parts"  # in the output folder: what a build keeps for the next one
+
+
+def user_key() -> bytes | None:
+    """This user's key for what builds keep in an output folder (writers/partcache.py,
+    keptchapters.py): kept entries are named and signed with it, so entries planted in an
+    output folder (a book's own build/, say) are never used. None when it cannot be kept (then
+    nothing is kept either)."""
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(home) / "bookbuild" / "layout-key"
+    try:
+        key = path.read_bytes()
+        if len(key) == 32:
+            return key
+    except OSError:
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        return key
+    except OSError:
+        return None
 
 
 def _files(folder: Path, skip: Path | None) -> list[Path]:
@@ -38,7 +64,9 @@ def _files(folder: Path, skip: Path | None) -> list[Path]:
     return found
 
 
+@functools.cache
 def library_versions() -> dict[str, str]:
+    """(Read once a process: importlib.metadata reads each package's files every time.)"""
     versions = {"bookbuild": __version__}
     for name in LIBRARIES:
         try:

@@ -103,7 +103,7 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true",
                        help="build everything again, even when nothing has changed since the "
-                            "last build (no chapter's layout is taken from it)")
+                            "last build (no chapter is taken parsed or laid out from it)")
     build.add_argument("--jobs", "-j", type=positive_number, metavar="N",
                        help="processes laying out the PDF's chapters at once (default: the CPUs "
                             "this process may use); the PDF is the same whatever N is")

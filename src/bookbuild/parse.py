@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import markdown
@@ -24,6 +25,9 @@ from .rawhtml import mark_foreign_content, refusals
 from .stylesheets import references
 from .typography import SMARTY_SUBSTITUTIONS, refine
 from .verse import VerseExtension, shape_verse
+
+if TYPE_CHECKING:
+    from .keptchapters import KeptChapters
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = f"{{{EPUB_NS}}}type"
@@ -48,15 +52,18 @@ def markdown_converter() -> markdown.Markdown:
     )
 
 
-def parse_book(book: Book, progress: Callable[[str], None] | None = None
-               ) -> tuple[Manuscript, list[Diagnostic]]:
-    """Parse every section; errors (the loader's too) raise BookError, warnings are returned."""
+def parse_book(book: Book, progress: Callable[[str], None] | None = None,
+               kept: KeptChapters | None = None) -> tuple[Manuscript, list[Diagnostic]]:
+    """Parse every section; errors (the loader's too) raise BookError, warnings are returned.
+    `kept`: the sections the last build parsed, taken where they did not change."""
     report = Report(list(book.problems))
+    if kept is not None:
+        kept.open(book)
     chapters = []
     for number, section in enumerate(book.sections, start=1):
         if progress is not None:
             progress(f"parsing {number}/{len(book.sections)} sections")
-        chapter, diagnostics = _parse_cached(section)
+        chapter, diagnostics = _parse_kept(section, kept)
         report.extend(diagnostics)
         if chapter is not None:
             chapters.append(chapter)
@@ -460,6 +467,16 @@ def _refine_text(root: html.HtmlElement) -> None:
 # parse_section is pure and Section is hashable: a long-running process (bookbuild serve)
 # parses again only the sections whose text changed.
 _parse_cached = functools.lru_cache(maxsize=4096)(parse_section)
+
+
+def _parse_kept(section: Section, kept: KeptChapters | None) -> tuple[Chapter | None, Report]:
+    found = kept.get(section) if kept is not None else None
+    if found is not None:
+        return found
+    chapter, report = _parse_cached(section)
+    if kept is not None:
+        kept.put(section, chapter, report)
+    return chapter, report
 
 
 # Ids the templates give their own elements (and "notes-<chapter>" headings): a heading or a

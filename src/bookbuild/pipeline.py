@@ -18,6 +18,7 @@ from PIL import Image
 from .coverfit import TITLE_MIN_PT, fit_title
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .glyphs import code_points, package_for, undrawable
+from .keptchapters import KeptChapters
 from .loader import load
 from .manifest import LAST_YEAR
 from .model import Book, Manuscript, PrintDocument
@@ -75,12 +76,13 @@ def iso(timestamp: dt.datetime) -> str:
 
 
 def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, Any] | None = None,
-            progress: Progress | None = None) -> tuple[Manuscript, list[Diagnostic]]:
-    """Load and parse: every check that needs no output."""
+            progress: Progress | None = None, kept: KeptChapters | None = None
+            ) -> tuple[Manuscript, list[Diagnostic]]:
+    """Load and parse: every check that needs no output. `kept`: the last build's parses."""
     book = load(book_dir)
     if pdf_overrides:
         book = replace(book, pdf=replace(book.pdf, **pdf_overrides))
-    manuscript, warnings = parse_book(book, progress)
+    manuscript, warnings = parse_book(book, progress, kept)
     report = Report(list(warnings))
     fonts = book_fonts()
     if not fonts.found:
@@ -154,10 +156,12 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
           pdf_overrides: dict[str, Any] | None = None, jobs: int | None = None,
           reuse_layouts: bool = True) -> BuildResult:
     """`jobs`: how many processes lay out the PDF's parts (None: every CPU this process may use);
-    `reuse_layouts`: take the parts the last build laid out, where nothing they depend on changed."""
+    `reuse_layouts`: take the chapters the last build parsed and the parts it laid out, where
+    nothing they depend on changed."""
     say = progress or (lambda _message: None)
+    kept = KeptChapters(out_dir) if reuse_layouts else None
     manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides,
-                                   progress=say)
+                                   progress=say, kept=kept)
     result = BuildResult(warnings=list(warnings))
     timestamp = build_timestamp(manuscript.book)
     fonts = book_fonts()
@@ -205,6 +209,8 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
         if strict and result.warnings:  # the layout's own warnings (page count) count too
             raise BookError([_as_error(d) for d in result.warnings])
         staging.commit()
+        if kept is not None:
+            kept.save()  # the parses, for the next build: once the outputs are in place
         if pdf_job is not None and pdf.kept is not None:
             pdf.kept.save()  # the layouts, for the next build: once the outputs are in place
     except BaseException:

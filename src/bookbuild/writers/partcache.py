@@ -21,41 +21,17 @@ import hashlib
 import hmac
 import io
 import json
-import os
-import secrets
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pikepdf
 
+from ..cache import KEPT_DIR, user_key
 from ..parts import PartLayout
 from .atomic import write_atomically
 
-CACHE_DIR = ".bookbuild-parts"
-
-
-def _secret() -> bytes | None:
-    """This user's key for the entries' names: an entry is found under HMAC(key, its key), so
-    layouts planted in an output folder (a book's own build/, say) are never found. None when
-    it cannot be kept (then no layout is kept either)."""
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    path = Path(home) / "bookbuild" / "layout-key"
-    try:
-        key = path.read_bytes()
-        if len(key) == 32:
-            return key
-    except OSError:
-        pass
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(key)
-        return key
-    except OSError:
-        return None
+CACHE_DIR = KEPT_DIR
 
 
 class PartCache:
@@ -64,7 +40,7 @@ class PartCache:
         self.used: set[str] = set()
         self.pending: dict[str, PartLayout] = {}
         self.pending_subsets: dict[str, bytes] = {}
-        self.secret = _secret()
+        self.secret = user_key()
 
     def _name(self, key: str) -> str | None:
         if self.secret is None:
