@@ -465,3 +465,59 @@ def test_a_kept_section_changed_by_hand_is_parsed_again(kept_dir: Path,
     parsed = counted_parses(monkeypatch)
     again, _ = parse_book(original, kept=KeptChapters(kept_dir))
     assert parsed == ["two"] and again == first
+
+
+def test_kept_warnings_name_the_file_from_where_the_build_runs(
+        kept_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bookbuild.keptchapters import KeptChapters
+
+    (tmp_path / "b").mkdir()
+    sources = book(Section(id="one", kind="chapter", path=tmp_path / "b" / "one.md",
+                           source=KEPT_SOURCES[0]), root=tmp_path / "b")
+    monkeypatch.chdir(tmp_path / "b")
+    kept = KeptChapters(kept_dir)
+    _, warnings = parse_book(sources, kept=kept)
+    kept.save()
+    assert [w.path for w in warnings] == ["one.md"]
+    monkeypatch.chdir(tmp_path)
+    parsed = counted_parses(monkeypatch)
+    _, warnings = parse_book(sources, kept=KeptChapters(kept_dir))
+    assert parsed == [] and [w.path for w in warnings] == ["b/one.md"]
+
+
+def test_a_kept_parse_moved_to_another_section_is_not_used(kept_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from bookbuild.keptchapters import KeptChapters
+
+    original = book(section(KEPT_SOURCES[0], "one.md"), section(KEPT_SOURCES[1], "two.md"))
+    kept = KeptChapters(kept_dir)
+    first, _ = parse_book(original, kept=kept)
+    kept.save()
+    assert kept.path is not None
+    entries = json.loads(kept.path.read_text(encoding="utf-8"))
+    names = sorted(entries)
+    entries[names[0]], entries[names[1]] = entries[names[1]], entries[names[0]]
+    kept.path.write_text(json.dumps(entries), encoding="utf-8")
+    parsed = counted_parses(monkeypatch)
+    again, _ = parse_book(original, kept=KeptChapters(kept_dir))
+    assert sorted(parsed) == ["one", "two"] and again == first
+
+
+def test_a_kept_file_that_is_not_a_file_is_not_read(kept_dir: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from bookbuild.cache import KEPT_DIR
+    from bookbuild.keptchapters import KeptChapters
+
+    original = book(section(KEPT_SOURCES[1], "two.md"))
+    (kept_dir / KEPT_DIR).mkdir(parents=True)
+    os.mkfifo(kept_dir / KEPT_DIR / "t.chapters")  # read, it would wait for a writer forever
+    parsed = counted_parses(monkeypatch)
+    parse_book(original, kept=KeptChapters(kept_dir))
+    (kept_dir / KEPT_DIR / "t.chapters").unlink()
+    (kept_dir / KEPT_DIR / "t.chapters").write_text("[" * 200_000, encoding="utf-8")
+    parse_book(original, kept=KeptChapters(kept_dir))  # (too deep for json: not kept, no crash)
+    assert parsed == ["two", "two"]

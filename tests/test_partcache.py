@@ -135,3 +135,19 @@ def test_the_books_font_subsets_are_kept_and_checked(book: Path) -> None:
     for path in subsets:  # and written again, whole
         font = path.parent / "fonts" / f"{json.loads(path.read_text())['font']}.font"
         assert hashlib.sha256(font.read_bytes()).hexdigest() == font.stem
+
+
+def test_a_kept_folder_that_is_a_link_is_neither_read_nor_emptied(book: Path, tmp_path: Path) -> None:
+    kept = book.parent / "out" / CACHE_DIR
+    (stem,) = [path for path in kept.iterdir() if path.is_dir()]
+    victim = tmp_path / "elsewhere"
+    shutil.copytree(stem, victim)  # layouts that would be found, and files a prune would remove
+    (victim / "thesis.json").write_text("{}", encoding="utf-8")
+    shutil.rmtree(stem)
+    stem.symlink_to(victim, target_is_directory=True)
+    before = sorted(path.name for path in victim.rglob("*"))
+    add_to_paragraph(book / "chapter-001.md", "Indeed,")
+    stdout, pdf = rebuild(book)
+    assert laid_out(stdout) is None, stdout  # nothing taken from the link
+    assert sorted(path.name for path in victim.rglob("*")) == before
+    assert pdf == clean(book)

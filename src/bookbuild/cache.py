@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,44 @@ LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml",
              "tinyhtml5")
 MAX_ENTRIES = 8
 KEPT_DIR = ".bookbuild-parts"  # in the output folder: what a build keeps for the next one
+MAX_KEPT_BYTES = 256 << 20  # no kept file is larger (a 1,000-page book's chapters: 2.3 MB)
+
+
+def kept_folder(out_dir: Path, *names: str) -> Path | None:
+    """OUT/KEPT_DIR/names…, or None if any of them is there and is not a folder of its own: what
+    a build keeps is never read, written or removed through a link (an output folder may come
+    with a book from elsewhere)."""
+    folders = [out_dir / KEPT_DIR]
+    for name in names:
+        folders.append(folders[-1] / name)
+    for folder in folders:
+        try:
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return None
+        except FileNotFoundError:
+            break  # (made when something is kept)
+        except OSError:
+            return None
+    return folders[-1]
+
+
+def read_kept(path: Path) -> bytes | None:
+    """A kept file's bytes; None unless it is a regular file of a sane size (not a link, a FIFO,
+    a device), or if it cannot be read."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_KEPT_BYTES:
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read(MAX_KEPT_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def user_key() -> bytes | None:

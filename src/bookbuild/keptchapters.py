@@ -5,8 +5,9 @@ layout (2.3 s of the 6.6 s a one-word edit in a 1,000-page book took).
 An entry is keyed by all parse.parse_section reads: the section (its file, text, kind, title
 and place) and bookbuild's code and libraries; so a stale entry is never found. Entries are
 named and signed with the user's own key (cache.user_key): the parsed HTML goes into the
-outputs as it is, so an entry planted or edited in an output folder (a book's own build/, say)
-is never used. What the build did not use is dropped when it saves.
+outputs as it is, so an entry planted, edited or moved in an output folder (a book's own
+build/, say) is never used, and the file is read only if it is a file (cache.read_kept).
+What the build did not use is dropped when it saves.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .cache import KEPT_DIR, code_digest, library_versions, user_key
-from .diagnostics import Diagnostic, Report
+from .cache import code_digest, kept_folder, library_versions, read_kept, user_key
+from .diagnostics import Diagnostic, Report, display_path
 from .model import Book, Chapter, Heading, Image, Note, Section
 from .writers.atomic import write_atomically
 
@@ -28,7 +30,7 @@ SUFFIX = ".chapters"
 
 class KeptChapters:
     def __init__(self, out_dir: Path):
-        self.root = out_dir / KEPT_DIR
+        self.root = kept_folder(out_dir)  # (None: a link, never followed)
         self.secret = user_key()
         self.path: Path | None = None
         self.found: dict[str, Any] = {}  # what the last build kept
@@ -36,10 +38,12 @@ class KeptChapters:
 
     def open(self, book: Book) -> None:
         """Read what the last build of `book` into this folder kept."""
+        if self.root is None:
+            return
         self.path = self.root / f"{book.meta.output_stem}{SUFFIX}"
         try:
-            found = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            found = json.loads(read_kept(self.path) or b"{}")
+        except Exception:  # anything unexpected in a file of the output folder: nothing kept
             return
         if isinstance(found, dict):
             self.found = found
@@ -51,7 +55,7 @@ class KeptChapters:
             return None
         try:
             payload = entry["payload"]
-            if not hmac.compare_digest(str(entry["mac"]), self._mac(payload)):
+            if not hmac.compare_digest(str(entry["mac"]), self._mac(name, payload)):
                 return None
             parsed = _chapter(section, json.loads(payload))
         except Exception:  # anything unexpected in a file of the output folder: not found
@@ -64,13 +68,16 @@ class KeptChapters:
         name = self._name(section)
         if name is None or chapter is None or report.errors:
             return
-        payload = json.dumps(_plain(chapter, report), sort_keys=True)
-        self.kept[name] = {"mac": self._mac(payload), "payload": payload}
+        plain = _plain(chapter, report)
+        if plain is None:
+            return
+        payload = json.dumps(plain, sort_keys=True)
+        self.kept[name] = {"mac": self._mac(name, payload), "payload": payload}
 
     def save(self) -> None:
         """Write what this build used and parsed, once its outputs are in place. Best effort:
         a parse not kept only costs the next build its time."""
-        if self.path is None or self.secret is None:
+        if self.root is None or self.path is None or self.secret is None:
             return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -83,20 +90,27 @@ class KeptChapters:
             return None
         key = json.dumps([section.id, section.kind, str(section.path), section.source,
                           section.title, section.front_matter, section.part, code_digest(),
-                          library_versions()])
+                          library_versions(), sys.version])
         return hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()
 
-    def _mac(self, payload: str) -> str:
+    def _mac(self, name: str, payload: str) -> str:
+        """Signs the payload under its name: a payload moved to another section's is not used."""
         assert self.secret is not None
-        return hmac.new(self.secret, b"payload\0" + payload.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.secret, f"{name}\0{payload}".encode(), hashlib.sha256).hexdigest()
 
 
-def _plain(chapter: Chapter, report: Report) -> dict[str, Any]:
+def _plain(chapter: Chapter, report: Report) -> dict[str, Any] | None:
+    """The parse as JSON data; None if a diagnostic names another file than the section's. A
+    diagnostic's path is kept out: it is shown from the folder the build runs in."""
+    shown = display_path(chapter.section.path)
+    if any(diagnostic.path != shown for diagnostic in report.items):
+        return None
     return {"title": asdict(chapter.title), "body_html": chapter.body_html,
             "headings": [asdict(heading) for heading in chapter.headings],
             "notes": [asdict(note) for note in chapter.notes],
             "images": [asdict(image) for image in chapter.images],
-            "ids": sorted(chapter.ids), "diagnostics": [asdict(d) for d in report.items]}
+            "ids": sorted(chapter.ids),
+            "diagnostics": [{**asdict(d), "path": None} for d in report.items]}
 
 
 def _chapter(section: Section, data: dict[str, Any]) -> tuple[Chapter, Report]:
@@ -107,5 +121,6 @@ def _chapter(section: Section, data: dict[str, Any]) -> tuple[Chapter, Report]:
         images=tuple(Image(**image) for image in data["images"]),
         ids=frozenset(str(i) for i in data["ids"]))
     report = Report()
-    report.extend([Diagnostic(**diagnostic) for diagnostic in data["diagnostics"]])
+    shown = display_path(section.path)
+    report.extend([Diagnostic(**{**diagnostic, "path": shown}) for diagnostic in data["diagnostics"]])
     return chapter, report

@@ -36,7 +36,6 @@ from weasyprint.matrix import Matrix
 
 from .. import parts
 from ..parts import PartLayout
-from ..workers import available_cpus
 
 STAMPED = "/folio-"  # the folios' resources, on the pages they are stamped on
 
@@ -45,10 +44,10 @@ Subsetter = Callable[[bytes, list[int]], bytes]
 
 
 def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fonts: bool,
-          target: Path, subsetter: Subsetter | None = None) -> None:
+          target: Path, subsetter: Subsetter | None = None, jobs: int = 1) -> None:
     """Assemble the parts (the front matter first when `front`) into `target` (a staged
     temporary file), with the folios' layout stamped on their pages. `subsetter`: what makes
-    a font's subset (default: subset(); pdfparts keeps them)."""
+    a font's subset (default: subset(); pdfparts keeps them); `jobs`: threads that compress."""
     sources = [pikepdf.open(io.BytesIO(part.pdf)) for part in laid_out]
     out = pikepdf.new()
     offsets = []
@@ -67,7 +66,7 @@ def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fo
                if name != "blank"]
     # Compressed as WeasyPrint compresses, at the highest level (qpdf's default is lower): most
     # of the assembly's time, shared among the cores (zlib lets go of the GIL).
-    with ThreadPoolExecutor(available_cpus()) as pool:
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
         compressed = pool.map(lambda content: zlib.compress(content, 9),
                               [content for _, content in stamped])
     for (page, _), content in zip(stamped, compressed, strict=True):

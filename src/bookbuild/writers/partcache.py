@@ -27,7 +27,7 @@ from typing import Any
 
 import pikepdf
 
-from ..cache import KEPT_DIR, user_key
+from ..cache import KEPT_DIR, kept_folder, read_kept, user_key
 from ..parts import PartLayout
 from .atomic import write_atomically
 
@@ -36,15 +36,16 @@ CACHE_DIR = KEPT_DIR
 
 class PartCache:
     def __init__(self, out_dir: Path, book: str):
-        self.root = out_dir / CACHE_DIR / book
+        self.root = kept_folder(out_dir, book)
+        self.fonts = kept_folder(out_dir, book, "fonts")
         self.used: set[str] = set()
         self.pending: dict[str, PartLayout] = {}
         self.pending_subsets: dict[str, bytes] = {}
         self.secret = user_key()
 
     def _name(self, key: str) -> str | None:
-        if self.secret is None:
-            return None
+        if self.secret is None or self.root is None or self.fonts is None:
+            return None  # (nothing kept: no key of the user's, or the folder is a link)
         return hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()
 
     def get(self, key: str) -> PartLayout | None:
@@ -54,8 +55,9 @@ class PartCache:
         if name is None:
             return None
         try:
-            data = json.loads((self.root / f"{name}.json").read_text(encoding="utf-8"))
-            pdf = (self.root / f"{name}.pdf").read_bytes()
+            assert self.root is not None
+            data = json.loads(_kept(self.root / f"{name}.json"))
+            pdf = _kept(self.root / f"{name}.pdf")
             if hashlib.sha256(pdf).hexdigest() != data.get("pdf_sha256", ""):
                 return None
             fonts = {font: self._font(digest) for font, digest in data.pop("fonts").items()}
@@ -80,7 +82,8 @@ class PartCache:
         if name is None:
             return None
         try:
-            digest = json.loads((self.root / f"{name}.subset").read_text(encoding="utf-8"))["font"]
+            assert self.root is not None
+            digest = json.loads(_kept(self.root / f"{name}.subset"))["font"]
             content = self._font(str(digest))
         except Exception:  # anything unexpected in a file of the output folder: not found
             return None
@@ -101,7 +104,7 @@ class PartCache:
                     self.used.add(name)
             for key, content in self.pending_subsets.items():
                 name = self._name(key)
-                if name is not None:
+                if name is not None and self.root is not None:
                     self.root.mkdir(parents=True, exist_ok=True)
                     digest = self._write_font(content)
                     write_atomically(self.root / f"{name}.subset",
@@ -114,6 +117,7 @@ class PartCache:
             pass
 
     def _write(self, key: str, part: PartLayout) -> None:
+        assert self.root is not None
         self.root.mkdir(parents=True, exist_ok=True)
         fonts = {name: self._write_font(content) for name, content in part.fonts.items()}
         data = {field: value for field, value in asdict(part).items() if field not in ("pdf", "fonts")}
@@ -124,42 +128,49 @@ class PartCache:
 
     def _write_font(self, content: bytes) -> str:
         """Store a font file once, under its digest; the digest."""
+        assert self.fonts is not None
         digest = hashlib.sha256(content).hexdigest()
-        path = self.root / "fonts" / f"{digest}.font"
-        try:
-            intact = hashlib.sha256(path.read_bytes()).hexdigest() == digest
-        except OSError:
-            intact = False
-        if not intact:  # (missing, or changed by hand: written again)
+        path = self.fonts / f"{digest}.font"
+        kept = read_kept(path)
+        # (missing, or changed by hand: written again)
+        if kept is None or hashlib.sha256(kept).hexdigest() != digest:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(path, content)
         return digest
 
     def prune(self) -> None:
         """Remove the entries this build did not use, and the fonts no entry names."""
-        if not self.root.is_dir():
-            return
+        if self.root is None or self.fonts is None or not self.root.is_dir():
+            return  # (a folder of its own, not a link: kept_folder)
         fonts: set[str] = set()
         for path in self.root.iterdir():
             if path.suffix in (".json", ".pdf", ".subset") and path.stem not in self.used:
                 path.unlink(missing_ok=True)
             elif path.suffix in (".json", ".subset"):
                 try:
-                    data = json.loads(path.read_text(encoding="utf-8"))
+                    data = json.loads(_kept(path))
                     fonts.update(data["fonts"].values() if path.suffix == ".json" else [data["font"]])
-                except (OSError, ValueError, KeyError, AttributeError, TypeError):
+                except Exception:  # anything unexpected: not kept
                     path.unlink(missing_ok=True)
-        font_dir = self.root / "fonts"
-        if font_dir.is_dir():
-            for path in font_dir.iterdir():
+        if self.fonts.is_dir():
+            for path in self.fonts.iterdir():
                 if path.stem not in fonts:
                     path.unlink(missing_ok=True)
 
     def _font(self, digest: str) -> bytes:
-        content = (self.root / "fonts" / f"{digest}.font").read_bytes()
+        assert self.fonts is not None
+        content = _kept(self.fonts / f"{digest}.font")
         if hashlib.sha256(content).hexdigest() != digest:
             raise ValueError("a font file changed")
         return content
+
+
+def _kept(path: Path) -> bytes:
+    """A kept file's bytes (cache.read_kept), or ValueError."""
+    content = read_kept(path)
+    if content is None:
+        raise ValueError(f"not a kept file: {path.name}")
+    return content
 
 
 def _checked(data: dict[str, Any]) -> dict[str, Any]:

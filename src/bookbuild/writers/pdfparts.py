@@ -144,7 +144,7 @@ class PartsBuild:
         started = time.perf_counter()
         assemble.write(laid_out, folios, bool(self.front),
                        not write_options(self.document.options)["full_fonts"], target,
-                       self._kept_subset if self.cache is not None else None)
+                       self._kept_subset if self.cache is not None else None, self.jobs)
         self.seconds["assembly"] = time.perf_counter() - started
         note = ""
         if self.cache is not None and self.laid < len(laid_out):
