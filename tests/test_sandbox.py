@@ -273,3 +273,28 @@ def test_what_a_books_template_writes_meets_the_allow_list(tmp_path: Path, writt
     assert result.returncode == 2
     assert result.stderr.startswith(f"{book}/templates: {expected}"), result.stderr
     assert result.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+class _SlowToDelete:
+    def __del__(self) -> None:
+        time.sleep(0.01)
+
+
+def _churn() -> None:
+    """Half of the time in a __del__: a Ctrl-C lands there half of the time."""
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        _SlowToDelete()
+        time.sleep(0.01)
+
+
+def test_a_ctrl_c_lost_in_a_destructor_still_stops_the_layout_process() -> None:
+    # Python prints and drops an exception raised in a __del__ (WeasyPrint's FontConfiguration
+    # has one): the child must raise it again, not lay out for nobody until it is killed.
+    from bookbuild.workers import Job
+
+    for _ in range(8):
+        job = Job(_churn)
+        time.sleep(0.3)
+        job.cancel()  # SIGINT, then SIGKILL after 10 s
+        assert job._process.exitcode == 0, "the child did not stop on the interrupt"

@@ -13,6 +13,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -50,6 +51,20 @@ def _interrupt_once(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _lost_interrupt(unraisable: sys.UnraisableHookArgs) -> None:
+    """A KeyboardInterrupt raised while a __del__ runs (WeasyPrint's FontConfiguration has one)
+    is printed and dropped, and the work would go on for nobody: it is raised again a moment
+    later, outside the __del__ (a signal sent now would be handled in this hook)."""
+    global _interrupted
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt) \
+            and _interrupted:
+        _interrupted = False
+        signal.signal(signal.SIGALRM, _interrupt_once)
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _die_with_parent(parent: int) -> None:
     """If the parent is killed outright (kill -9), the child is interrupted as by Ctrl-C and
     cleans up, instead of laying out for nobody and leaving its temporary file (Linux)."""
@@ -66,6 +81,7 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
            parent: int) -> None:
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
+    sys.unraisablehook = _lost_interrupt
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # (see run_all)
     outcome: tuple[str, Any]
     try:
@@ -85,6 +101,7 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     # A send no one reads (the parent gone, the pipe held open by a sibling) must not keep the
     # process alive: it ends after SEND_SECONDS.
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # (_lost_interrupt may have taken it)
     signal.alarm(SEND_SECONDS)
     try:
         connection.send(outcome)
