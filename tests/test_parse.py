@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -426,14 +429,30 @@ KEPT_SOURCES = ("# One\n\nFirst[^a] text.\n\n[^a]: A note.\n\n[^b]: Unused.\n",
                 "# Two\n\nSecond *text*.\n")
 
 
+def parse_and_keep(sources: Book, kept_dir: Path) -> tuple[Any, list[Any], Path]:
+    """A build's parse, kept: the manuscript, its warnings, and the file it was kept in."""
+    from bookbuild.keptchapters import KeptChapters
+
+    kept = KeptChapters(kept_dir)
+    manuscript, warnings = parse_book(sources, kept=kept)
+    kept.save()
+    assert kept.path is not None
+    return manuscript, warnings, kept.path
+
+
+def edit_kept(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change the kept file's entries by hand."""
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    change(entries)
+    path.write_text(json.dumps(entries), encoding="utf-8")
+
+
 def test_a_rebuild_parses_only_the_sections_that_changed(kept_dir: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from bookbuild.keptchapters import KeptChapters
 
     original = book(section(KEPT_SOURCES[0], "one.md"), section(KEPT_SOURCES[1], "two.md"))
-    kept = KeptChapters(kept_dir)
-    first, warnings = parse_book(original, kept=kept)
-    kept.save()
+    first, warnings, _ = parse_and_keep(original, kept_dir)
     assert [w.code for w in warnings] == ["note-unused"]
 
     parsed = counted_parses(monkeypatch)
@@ -449,19 +468,15 @@ def test_a_rebuild_parses_only_the_sections_that_changed(kept_dir: Path,
 
 def test_a_kept_section_changed_by_hand_is_parsed_again(kept_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
     from bookbuild.keptchapters import KeptChapters
 
+    def forge(entries: dict[str, Any]) -> None:  # the parsed HTML is used as it is
+        for entry in entries.values():
+            entry["payload"] = entry["payload"].replace("Second", "<script>alert(1)</script>")
+
     original = book(section(KEPT_SOURCES[1], "two.md"))
-    kept = KeptChapters(kept_dir)
-    first, _ = parse_book(original, kept=kept)
-    kept.save()
-    assert kept.path is not None
-    entries = json.loads(kept.path.read_text(encoding="utf-8"))
-    for entry in entries.values():  # the parsed HTML is used as it is: a forged one must not be
-        entry["payload"] = entry["payload"].replace("Second", "<script>alert(1)</script>")
-    kept.path.write_text(json.dumps(entries), encoding="utf-8")
+    first, _, path = parse_and_keep(original, kept_dir)
+    edit_kept(path, forge)
     parsed = counted_parses(monkeypatch)
     again, _ = parse_book(original, kept=KeptChapters(kept_dir))
     assert parsed == ["two"] and again == first
@@ -475,9 +490,7 @@ def test_kept_warnings_name_the_file_from_where_the_build_runs(
     sources = book(Section(id="one", kind="chapter", path=tmp_path / "b" / "one.md",
                            source=KEPT_SOURCES[0]), root=tmp_path / "b")
     monkeypatch.chdir(tmp_path / "b")
-    kept = KeptChapters(kept_dir)
-    _, warnings = parse_book(sources, kept=kept)
-    kept.save()
+    _, warnings, _ = parse_and_keep(sources, kept_dir)
     assert [w.path for w in warnings] == ["one.md"]
     monkeypatch.chdir(tmp_path)
     parsed = counted_parses(monkeypatch)
@@ -487,19 +500,15 @@ def test_kept_warnings_name_the_file_from_where_the_build_runs(
 
 def test_a_kept_parse_moved_to_another_section_is_not_used(kept_dir: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
-
     from bookbuild.keptchapters import KeptChapters
 
+    def swap(entries: dict[str, Any]) -> None:
+        first_name, second_name = sorted(entries)
+        entries[first_name], entries[second_name] = entries[second_name], entries[first_name]
+
     original = book(section(KEPT_SOURCES[0], "one.md"), section(KEPT_SOURCES[1], "two.md"))
-    kept = KeptChapters(kept_dir)
-    first, _ = parse_book(original, kept=kept)
-    kept.save()
-    assert kept.path is not None
-    entries = json.loads(kept.path.read_text(encoding="utf-8"))
-    names = sorted(entries)
-    entries[names[0]], entries[names[1]] = entries[names[1]], entries[names[0]]
-    kept.path.write_text(json.dumps(entries), encoding="utf-8")
+    first, _, path = parse_and_keep(original, kept_dir)
+    edit_kept(path, swap)
     parsed = counted_parses(monkeypatch)
     again, _ = parse_book(original, kept=KeptChapters(kept_dir))
     assert sorted(parsed) == ["one", "two"] and again == first
