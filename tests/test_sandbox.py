@@ -15,6 +15,7 @@ import time
 import urllib.request
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import BOOKS, ROOT, build_book, run_bookbuild
@@ -298,3 +299,27 @@ def test_a_ctrl_c_lost_in_a_destructor_still_stops_the_layout_process() -> None:
         time.sleep(0.3)
         job.cancel()  # SIGINT, then SIGKILL after 10 s
         assert job._process.exitcode == 0, "the child did not stop on the interrupt"
+
+
+def _start_with_a_pending_interrupt(send: Any) -> None:
+    from bookbuild import workers
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    os.kill(os.getpid(), signal.SIGINT)  # as a cancel sent between the fork and the unblock
+    workers._child(send, time.sleep, (30,), os.getppid())
+
+
+def test_a_cancel_sent_before_the_child_unblocks_it_is_an_interrupt_not_a_traceback() -> None:
+    # run_all holds Ctrl-C while it forks; a cancel that arrives then is delivered when the
+    # child unblocks it, and must end the child as an interrupt (it printed a traceback).
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    receive, send = fork.Pipe(duplex=False)
+    child = fork.Process(target=_start_with_a_pending_interrupt, args=(send,))
+    child.start()
+    send.close()
+    assert receive.poll(20), "the child did not answer"
+    assert receive.recv() == ("interrupted", None)
+    child.join(10)
+    assert child.exitcode == 0

@@ -82,10 +82,11 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
     signal.signal(signal.SIGINT, _interrupt_once)
     signal.signal(signal.SIGTERM, _interrupt_once)
     sys.unraisablehook = _lost_interrupt
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})  # (see run_all)
     outcome: tuple[str, Any]
     try:
         try:
+            # Held since the fork (see run_all): a cancel sent meanwhile is raised right here.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
             _die_with_parent(parent)
             outcome = ("ok", function(*args))
         except BookError as error:
