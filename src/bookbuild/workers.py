@@ -85,7 +85,7 @@ def _child(connection: Connection, function: Callable[..., Any], args: tuple[Any
     outcome: tuple[str, Any]
     try:
         try:
-            # Held since the fork (see run_all): a cancel sent meanwhile is raised right here.
+            # Held since the fork (see Job): a Ctrl-C or cancel sent meanwhile is raised right here.
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
             _die_with_parent(parent)
             outcome = ("ok", function(*args))
@@ -116,7 +116,12 @@ class Job:
         self._receive, send = _FORK.Pipe(duplex=False)
         self._process = _FORK.Process(target=_child, args=(send, function, args, os.getpid()),
                                       daemon=daemon)
-        self._process.start()
+        # The child starts with Ctrl-C held, until its own handler is in place (see _child).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         send.close()
         self.started = time.perf_counter()
 
@@ -171,7 +176,7 @@ def run_all(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]], jobs: int) 
             while waiting and len(running) < max(1, jobs):
                 index, (function, args) = waiting.pop(0)
                 # A Ctrl-C between the fork and this assignment would leave a child that no
-                # cancel reaches: held until the job is in `running` (the child unblocks it).
+                # cancel reaches: held until the job is in `running`.
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
                 try:
                     running[index] = Job(function, *args)
