@@ -9,7 +9,7 @@ import pytest
 from weasyprint import HTML
 
 from bookbuild import parts, workers
-from bookbuild.writers.pdfparts import lower_roman
+from bookbuild.pagemap import lower_roman
 
 BOOK = """<!DOCTYPE html><html><head><title>t</title></head><body>
 <div class="front-matter">

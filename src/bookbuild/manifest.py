@@ -257,6 +257,7 @@ EPUB_FIELDS: dict[str, Field] = {
     "embed_fonts": Field(bool),
     "cover": Field(str),
     "certified_by": Field(str),
+    "page_list": Field(bool),
 }
 PDF_FIELDS: dict[str, Field] = {
     "trim": Field(str, check=check_trim),

@@ -121,6 +121,7 @@ class EpubOptions:
     embed_fonts: bool = True
     cover: str | None = None  # an image in the book folder; otherwise one is generated
     certified_by: str | None = None  # who certifies the accessibility conformance claim
+    page_list: bool = True  # the print edition's pages marked in the EPUB (pagelist.py)
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,9 @@ class EpubPackage:
     toc: tuple[TocEntry, ...]
     modified: str  # dcterms:modified, UTC, "YYYY-MM-DDThh:mm:ssZ"
     accessibility: tuple[tuple[str, str], ...]  # (property, value) metadata pairs
+    # The EPUB's id of each element of a unit of text -> the print edition's id of the unit
+    # (pagemap.py): where the print pages' markers go.
+    units: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,3 +292,4 @@ class PrintDocument:
     estimated_pages: int  # a guess from the text's length, to pick the first band
     options: PdfOptions
     style_files: tuple[Path, ...] = ()  # what the book's CSS imports and loads (fonts, images)
+    page_units: frozenset[str] = frozenset()  # the ids of the units of text (pagemap.py)

@@ -56,6 +56,8 @@ class PartLayout:
     # variable or colour font (WeasyPrint instantiates or blanks it as it embeds it), a font
     # from a collection, a bitmap font, glyphs the font lacks.
     unmergeable: str = ""
+    # Where each page's text begins (writers/pdf.py: page_starts): (unit, count, what follows).
+    page_starts: tuple[tuple[str, int, str] | None, ...] = ()
 
 
 def _classes(element: Element) -> list[str]:

@@ -15,16 +15,28 @@ from typing import Any
 from lxml import html
 from PIL import Image
 
+from . import keptpages
 from .coverfit import TITLE_MIN_PT, fit_title
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .glyphs import code_points, package_for, undrawable
 from .keptchapters import KeptChapters
+from .keptpages import print_key
 from .loader import load
 from .manifest import LAST_YEAR
-from .model import Book, Manuscript, PrintDocument
+from .model import Book, EpubPackage, Manuscript, PrintDocument
+from .pagelist import mark_pages
+from .pagemap import PageStart
 from .parse import parse_book
 from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
-from .render import COVER_PAGE_INCHES, CoverImage, render_cover_html, render_epub, render_print
+from .render import (
+    COVER_PAGE_INCHES,
+    CoverImage,
+    accessibility_metadata,
+    print_edition,
+    render_cover_html,
+    render_epub,
+    render_print,
+)
 from .resources import book_fonts, styles_dir
 from .state import BuildState
 from .workers import Job, available_cpus
@@ -182,18 +194,27 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             layouts = PartCache(out_dir, slug) if reuse_layouts else None
             pdf_job = Job(write_pdf, document, staging.path_for(pdf_target), state.pages(slug),
                           jobs or available_cpus(), layouts, daemon=False)
+        page_list = manuscript.book.epub.page_list
+        layout_key = print_key(document) if page_list else ""
+        package: EpubPackage | None = None
         if "epub" in formats:
             say("writing the EPUB")
             started = time.perf_counter()
             cover = epub_cover(manuscript, front_cover_html, roots)
             package = render_epub(manuscript, fonts, iso(timestamp), cover)
-            epub_target = out_dir / f"{slug}.epub"
-            staged = staging.path_for(epub_target)
-            write_epub(package, staged, timestamp)
-            result.outputs.append(Output(epub_target, "epub", staged.stat().st_size,
-                                         time.perf_counter() - started))
+            epub_seconds = time.perf_counter() - started
+            if pdf_job is None:  # (else the print pages are marked once the PDF is laid out)
+                kept_pages = keptpages.load(out_dir, slug, layout_key, document.page_units) \
+                    if page_list else None
+                result.outputs.append(write_epub_output(
+                    manuscript, package, kept_pages, out_dir / f"{slug}.epub", staging, timestamp,
+                    epub_seconds, "" if kept_pages is not None or not page_list else NO_PAGE_LIST))
         if pdf_job is not None:
             pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
+            if package is not None:
+                result.outputs.insert(0, write_epub_output(
+                    manuscript, package, pdf.page_starts if page_list else None,
+                    out_dir / f"{slug}.epub", staging, timestamp, epub_seconds))
             result.warnings.extend(page_count_warnings(document, pdf.pages, pdf_target))
             result.outputs.append(Output(pdf_target, "pdf", pdf.path.stat().st_size,
                                          time.perf_counter() - pdf_job.started, pdf.pages, pdf.note))
@@ -213,6 +234,8 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             kept.save()  # the parses, for the next build: once the outputs are in place
         if pdf_job is not None and pdf.kept is not None:
             pdf.kept.save()  # the layouts, for the next build: once the outputs are in place
+        if pdf_job is not None and page_list:
+            keptpages.save(out_dir, slug, layout_key, pdf.page_starts)  # (for --format epub)
     except BaseException:
         if pdf_job is not None:
             pdf_job.cancel()
@@ -221,6 +244,32 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
     if pdf_job is not None:
         state.record(slug, pdf.predicted_pages or pdf.pages, image_sizes(manuscript))
     return result
+
+
+NO_PAGE_LIST = ("no print page numbers: the PDF was not laid out from these sources here; "
+                "build with --format all to mark them")
+
+
+def write_epub_output(manuscript: Manuscript, package: EpubPackage,
+                      page_starts: tuple[PageStart, ...] | None, target: Path, staging: Staging,
+                      timestamp: dt.datetime, seconds: float, note: str = "") -> Output:
+    """Write the EPUB, with the print edition's pages marked when `page_starts` says where."""
+    started = time.perf_counter()
+    if page_starts:
+        package = with_print_pages(manuscript, package, page_starts)
+    staged = staging.path_for(target)
+    write_epub(package, staged, timestamp)
+    return Output(target, "epub", staged.stat().st_size,
+                  seconds + time.perf_counter() - started, note=note)
+
+
+def with_print_pages(manuscript: Manuscript, package: EpubPackage,
+                     page_starts: tuple[PageStart, ...]) -> EpubPackage:
+    """The package with its print page markers, page-list and the metadata that says so."""
+    marked, placed = mark_pages(package, page_starts, dict(package.units))
+    if not placed:
+        return package
+    return replace(marked, accessibility=accessibility_metadata(manuscript, print_edition(manuscript)))
 
 
 def remember_outputs(key: str, out_dir: Path, result: BuildResult) -> None:

@@ -42,6 +42,7 @@ from .model import (
     PrintDocument,
     TocEntry,
 )
+from .pagemap import unit_ids
 from .parse import EPUB_NS, inner_xhtml
 from .rawhtml import MATHML_NS, SVG_NS, refusals
 from .resources import TEMPLATES_DIR, FontSet, fallback_fonts, styles_dir
@@ -372,7 +373,24 @@ def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage
         toc=tuple(toc),
         modified=modified,
         accessibility=accessibility_metadata(ms),
+        units=_units(ms, pieces, notes_documents),
     )
+
+
+def _units(ms: Manuscript, pieces: dict[str, list[DocumentPiece]],
+           notes_documents: list[list[dict[str, Any]]]) -> tuple[tuple[str, str], ...]:
+    """The EPUB's id of every element of a unit (pagemap.py) -> the print edition's id of it:
+    a section's later documents and the notes' go on with the same unit."""
+    units = {"titlepage": "title-page", "copyright": "copyright", "notes": "notes"}
+    for chapter in ms.chapters:
+        units.update((piece.id, chapter.id) for piece in pieces[chapter.id])
+        units.update((note.id, note.id) for note in chapter.notes)
+    for number, groups in enumerate(notes_documents, start=1):
+        units[_notes_id(number)] = "notes"
+        for group in groups:
+            heading = f"notes-{group['chapter'].id}"
+            units[heading if group["part"] == 1 else f"{heading}--{group['part']}"] = heading
+    return tuple(sorted(units.items()))
 
 
 # Older reading systems (Adobe's RMSDK, the first Kobos) fail on XHTML documents much larger
@@ -675,10 +693,14 @@ def _fallback_font(env: jinja2.Environment, fonts: FontSet, text: str, resources
     return resources, [*css_parts, css]
 
 
-def accessibility_metadata(ms: Manuscript) -> tuple[tuple[str, str], ...]:
-    """schema.org accessibility properties, derived from what the book really has."""
+def accessibility_metadata(ms: Manuscript, print_pages: str | None = None
+                           ) -> tuple[tuple[str, str], ...]:
+    """schema.org accessibility properties, derived from what the book really has.
+    `print_pages`: the print edition the EPUB marks the pages of (pagelist.py), if it does."""
     has_images = bool(ms.images)
     features = ["structuralNavigation", "tableOfContents", "readingOrder"]
+    if print_pages:
+        features += ["printPageNumbers", "pageNavigation"]
     if has_images and all(image.alt.strip() for image in ms.images):
         features.append("alternativeText")
     modes = ["textual"] + (["visual"] if has_images else [])
@@ -686,6 +708,9 @@ def accessibility_metadata(ms: Manuscript) -> tuple[tuple[str, str], ...]:
         "This publication has a table of contents, structured headings in a logical reading "
         "order" + (", and endnotes linked both ways with the text" if ms.has_notes else "")
         + ". " + ("All images have text alternatives. " if "alternativeText" in features else "")
+        + (f"The page numbers of the print edition ({print_pages}) are marked where each page "
+           "begins, with a page list to go to them; its blank pages have no marker. "
+           if print_pages else "")
         + "It contains no hazards: no flashing, motion or sound."
     )
     pairs = [("schema:accessMode", mode) for mode in modes]
@@ -693,11 +718,27 @@ def accessibility_metadata(ms: Manuscript) -> tuple[tuple[str, str], ...]:
     pairs += [("schema:accessibilityFeature", feature) for feature in features]
     pairs.append(("schema:accessibilityHazard", "none"))
     pairs.append(("schema:accessibilitySummary", summary))
+    if print_pages:
+        pairs.append(("pageBreakSource", print_source(ms)))
     # A conformance claim is a promise somebody makes: only when the manifest names them.
     if ms.book.epub.certified_by:
         pairs.append(("dcterms:conformsTo", CONFORMANCE))
         pairs.append(("a11y:certifiedBy", ms.book.epub.certified_by))
     return tuple(pairs)
+
+
+def print_edition(ms: Manuscript) -> str:
+    """The print edition in words: pages differ between trims and editions."""
+    width, height = (f"{points / 72:.2f}".rstrip("0").rstrip(".")
+                     for points in (ms.book.pdf.width_pt, ms.book.pdf.height_pt))
+    return f"{ms.meta.title}, {edition_label(ms.meta.edition).lower()}, {width} × {height} in print"
+
+
+def print_source(ms: Manuscript) -> str:
+    """pageBreakSource: the print edition's ISBN when it has one, else its words."""
+    if ms.meta.isbn_print:
+        return f"urn:isbn:{re.sub(r'[^0-9X]', '', ms.meta.isbn_print)}"
+    return print_edition(ms)
 
 
 def cover_alt(meta: Metadata) -> str:
@@ -759,7 +800,7 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
     estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters))
     return PrintDocument(meta=ms.meta, html=html, base_dir=ms.book.root, stylesheets=stylesheets,
                          page_css=page_css, estimated_pages=estimate, options=pdf,
-                         style_files=ms.book.style_files)
+                         style_files=ms.book.style_files, page_units=unit_ids(ms))
 
 
 def metadata_title(meta: Metadata) -> str:

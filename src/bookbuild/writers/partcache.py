@@ -182,8 +182,11 @@ def _checked(data: dict[str, Any]) -> dict[str, Any]:
     anchors = {str(name): int(page) for name, page in data["anchors"].items()}
     bookmarks = tuple(tuple((int(level), str(label), float(x), float(y), str(state))
                             for level, label, x, y, state in page) for page in data["bookmarks"])
-    if len(names) != pages or len(bookmarks) != pages:
+    starts = tuple(None if start is None else (str(start[0]), int(start[1]), str(start[2]))
+                   for start in data["page_starts"])
+    if len(names) != pages or len(bookmarks) != pages or len(starts) not in (0, pages):
         raise ValueError("pages")
     return {"pages": pages, "first_pages": first_pages, "layouts": layouts,
             "page_names": names, "anchors": anchors, "bookmarks": bookmarks,
-            "seconds": float(data.get("seconds", 0.0)), "unmergeable": str(data.get("unmergeable", ""))}
+            "seconds": float(data.get("seconds", 0.0)), "unmergeable": str(data.get("unmergeable", "")),
+            "page_starts": starts}

@@ -15,8 +15,9 @@ import cssselect2
 import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.document import Document, Page
+from weasyprint.formatting_structure import boxes
 
-from .. import linebreak, linefit, parts
+from .. import linebreak, linefit, pagemap, parts
 from ..model import PdfOptions, PrintDocument
 from ..printspec import GUTTER_BANDS, band_index
 from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
@@ -43,6 +44,7 @@ class PdfResult:
     note: str = ""  # said to the user once the PDF is written (how it was laid out, if not as usual)
     seconds: dict[str, Any] = field(default_factory=dict)  # per stage, for the benchmarks
     kept: Any = None  # the parts' layouts (partcache.PartCache), saved once the build succeeded
+    page_starts: tuple[pagemap.PageStart, ...] = ()  # where each page with text begins
 
 
 def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
@@ -240,7 +242,11 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None 
 
     with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
         rendered.write_pdf(handle, finisher=finish, **options)
-    return PdfResult(target, len(rendered.pages), layouts, band, unfitted_pages)
+    starts = tuple(pagemap.PageStart(index, pagemap.folio(index, first_body_page), *start)
+                   for index, start in enumerate(page_starts(rendered.pages, document.page_units))
+                   if start is not None)
+    return PdfResult(target, len(rendered.pages), layouts, band, unfitted_pages,
+                     page_starts=starts)
 
 
 def write_options(options: PdfOptions) -> dict[str, object]:
@@ -338,3 +344,55 @@ def complete_to_unicode(document: Document, pdf: pydyf.PDF) -> None:
                 batch = extra[start:start + 100]
                 stream.stream[end:end] = [f"{len(batch)} beginbfchar".encode(), *batch, b"endbfchar"]
                 end += len(batch) + 2
+
+
+# Where a page begins (pagemap.py): the unit, the counted characters before, the next ones.
+Start = tuple[str, int, str]
+
+
+def page_starts(pages: list[Page], units: frozenset[str]) -> tuple[Start | None, ...]:
+    """For each page, where its first text of a unit begins (pagemap.py); None for a page with
+    none (a blank page, the half-title, the contents). Running heads and folios (margin boxes)
+    and generated text (list numbers, ::before) are not the text's; a hyphen the layout added
+    at a line's end is not counted."""
+    before: dict[str, int] = {}
+    runs_of_pages = [list(_text_runs(page._page_box, None, units)) for page in pages]
+    firsts: list[tuple[str, int] | None] = []
+    for runs in runs_of_pages:
+        firsts.append((runs[0][0], before.get(runs[0][0], 0)) if runs else None)
+        for unit, chars in runs:
+            before[unit] = before.get(unit, 0) + len(chars)
+    starts: list[Start | None] = []
+    for index, first in enumerate(firsts):
+        if first is None:
+            starts.append(None)
+            continue
+        unit, offset = first
+        following = "".join(chars for runs in runs_of_pages[index:index + 2]
+                            for run_unit, chars in runs if run_unit == unit)
+        starts.append((unit, offset, following[:pagemap.SNIPPET]))
+    return tuple(starts)
+
+
+def _text_runs(box: Any, unit: str | None, units: frozenset[str]) -> Iterator[tuple[str, str]]:
+    """(unit, counted characters) of each text box under `box`, in the order laid out."""
+    if isinstance(box, boxes.MarginBox) or "::" in (box.element_tag or ""):
+        return
+    element = box.element
+    if element is not None and not isinstance(box, boxes.TextBox):
+        if pagemap.ONE_EDITION_ONLY.intersection((element.get("class") or "").split()) \
+                or pagemap.local_name(element.tag) in pagemap.NOT_TEXT:
+            return
+        unit = element.get("id") if element.get("id") in units else unit
+    if isinstance(box, boxes.TextBox):
+        if unit is not None:
+            text = box.text
+            hyphen = box.style["hyphenate_character"]
+            if hyphen and text.endswith(hyphen):
+                text = text[:-len(hyphen)]
+            chars = pagemap.counted(text)
+            if chars:
+                yield unit, chars
+        return
+    for child in getattr(box, "children", ()):
+        yield from _text_runs(child, unit, units)

@@ -41,13 +41,14 @@ from weasyprint.text.fonts import get_hb_object_data
 from .. import __version__, parts, stylesheets
 from ..cache import code_digest, file_hash, library_versions
 from ..model import PrintDocument
+from ..pagemap import PageStart, folio, lower_roman
 from ..parts import PartLayout
 from ..printspec import GUTTER_BANDS, band_index
 from ..resources import book_fonts
 from ..workers import run_all
 from . import assemble, pdf
 from .partcache import PartCache
-from .pdf import Layout, PdfResult, complete_to_unicode, even, write_options
+from .pdf import Layout, PdfResult, complete_to_unicode, even, page_starts, write_options
 
 # What a part's layout draws of the page's margins: everything but the folio, which the
 # assembly stamps (the folio is the one thing on a page that depends on the pages before it).
@@ -152,7 +153,14 @@ class PartsBuild:
         return PdfResult(target, sum(part.pages for part in laid_out),
                          max(part.layouts for part in laid_out), band, unfitted, note,
                          {**self.seconds, "parts": [part.seconds for part in laid_out]},
-                         self.cache)
+                         self.cache, self._page_starts(laid_out))
+
+    def _page_starts(self, laid_out: list[PartLayout]) -> tuple[PageStart, ...]:
+        """Where each page of the assembled book begins, with its folio."""
+        found = [start for part in laid_out for start in part.page_starts]
+        first_body_page = laid_out[0].pages if self.front else 0
+        return tuple(PageStart(index, folio(index, first_body_page), *start)
+                     for index, start in enumerate(found) if start is not None)
 
     def lay_out(self, band: int, fit: bool) -> list[PartLayout]:
         done = dict(zip(self.body, self._run(self.body, band, {}, fit), strict=True))
@@ -243,7 +251,8 @@ class PartsBuild:
         return _digest(self.context, self.trees[index], role, band, fit,
                        self.document.page_css[band], self.title if role == "body" else "",
                        [(target, numbers[target]) for target in targets if target in numbers],
-                       self._placed_files(element))
+                       self._placed_files(element),
+                       sorted(set(parts.anchors_in(element)) & self.document.page_units))
 
     def _context(self) -> str:
         """What every part's layout depends on: the document around the parts (its head, with
@@ -358,7 +367,7 @@ def _as_plain_data(rendered: Document, document: PrintDocument, first_pages: int
                         or font.index or font.bitmap or font.missing), "")
     return PartLayout(buffer.getvalue(), len(rendered.pages), first_pages, layouts, names,
                       anchors, bookmarks, fonts, round(time.perf_counter() - started, 3),
-                      unmergeable)
+                      unmergeable, page_starts(rendered.pages, document.page_units))
 
 
 def _in_one_process(document: PrintDocument, target: Path, previous_pages: int | None,
@@ -393,18 +402,6 @@ def body_numbers(body: list[int], done: dict[int, PartLayout]) -> dict[str, str]
 def front_numbers(front: PartLayout) -> dict[str, str]:
     """The printed page (roman, from the book's first page) of every id in the front matter."""
     return {anchor: lower_roman(page + 1) for anchor, page in front.anchors.items()}
-
-
-def lower_roman(number: int) -> str:
-    """CSS's lower-roman counter style."""
-    numerals = (("m", 1000), ("cm", 900), ("d", 500), ("cd", 400), ("c", 100), ("xc", 90),
-                ("l", 50), ("xl", 40), ("x", 10), ("ix", 9), ("v", 5), ("iv", 4), ("i", 1))
-    out = []
-    for numeral, value in numerals:
-        while number >= value:
-            out.append(numeral)
-            number -= value
-    return "".join(out)
 
 
 def _digest(*parts_of_key: object) -> str:
