@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pagecheck import marker_problems
 from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,7 @@ def build_and_check(book_dir: Path, out: Path) -> BookResult:
         if tool.missing:
             result.missing[tool.tool] = tool.missing
         result.findings[tool.tool] = lines(tool.diagnostics)
+    result.findings["pages"] = marker_problems(epub, pdf)  # the EPUB's print page markers
     checked = preflight(pdf)
     result.findings["preflight"] = lines(checked.findings)
     result.proof, result.proof_warnings = checked.proof.summary(), len(checked.proof.findings)
@@ -93,7 +95,7 @@ def run_corpus(corpus: Path, out: Path, say: bool = True) -> list[BookResult]:
 
 
 def table(results: list[BookResult]) -> str:
-    tools = ("epubcheck", "ace", "preflight")
+    tools = ("epubcheck", "ace", "preflight", "pages")
     header = (f"{'book':<10} {'pages':>5} {'seconds':>7}  {'build':<12}"
               + "".join(f" {t:<12}" for t in tools) + " proof warnings")
     rows = [header, "-" * len(header)]

@@ -13,6 +13,7 @@ from .images import image_problems
 from .limits import MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES
 from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section
+from .pagemap import is_page_id
 from .stylesheets import check_stylesheet
 
 # Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
@@ -186,7 +187,7 @@ def _unique_id(stem: str, taken: set[str]) -> str:
     if not base[0].isalpha():
         base = f"s-{base}"
     candidate, n = base, 2
-    while candidate in taken or candidate in RESERVED_IDS:
+    while candidate in taken or candidate in RESERVED_IDS or is_page_id(candidate):
         candidate, n = f"{base}-{n}", n + 1
     taken.add(candidate)
     return candidate

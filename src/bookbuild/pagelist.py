@@ -27,6 +27,8 @@ EPUB_NS = "http://www.idpf.org/2007/ops"
 # Elements a marker at their very start is hoisted out of (it goes just before them).
 INLINE = frozenset({"a", "abbr", "b", "bdi", "bdo", "cite", "code", "dfn", "em", "i", "kbd",
                     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "u", "var"})
+# Inside a word: "dung-heaps" broken after its hyphen gets its marker before "dung".
+WORD_JOINING = frozenset("-\u2010\u2011\u00ad'\u2019")
 # Elements whose start or end is a word boundary even with no space written.
 BLOCKS = frozenset({"address", "article", "aside", "blockquote", "br", "caption", "dd", "div",
                     "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5",
@@ -134,19 +136,28 @@ def _occurrences(stream: str, snippet: str) -> Iterator[int]:
 
 
 def _word_start(segments: list[_Segment], position: int) -> tuple[_Segment, int]:
-    """The text node and index where the word holding counted character `position` begins."""
+    """The text node and index where the word holding counted character `position` begins
+    (the page's first word, when a hyphen cut it across the page break)."""
     number = max(bisect.bisect_right([s.before for s in segments], position) - 1, 0)
     segment = segments[number]
     index = _index_of(segment.string, position - segment.before)
     while True:
-        while index > 0 and not segment.string[index - 1].isspace():
+        while index > 0 and _in_word(segment.string[index - 1]):
             index -= 1
         if index > 0 or segment.boundary or number == 0:
             return segment, index
         previous = segments[number - 1]
-        if previous.document != segment.document or previous.string[-1].isspace():
+        if previous.document != segment.document or not _in_word(previous.string[-1]):
             return segment, index
         number, segment, index = number - 1, previous, len(previous.string)
+
+
+def _in_word(char: str) -> bool:
+    """A character of the word a hyphenated page break may cut: letters and digits, and the
+    hyphens and apostrophes inside words (a dash, a space or a quotation mark ends it)."""
+    return char.isalnum() or char in WORD_JOINING
+
+
 
 
 def _index_of(string: str, count: int) -> int:

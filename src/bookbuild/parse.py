@@ -21,6 +21,7 @@ from .diagnostics import Diagnostic, Report, display_path
 from .images import image_problems
 from .limits import MAX_NESTING
 from .model import Book, Chapter, Heading, Image, Manuscript, Note, Section
+from .pagemap import is_page_id
 from .rawhtml import mark_foreign_content, refusals
 from .stylesheets import references
 from .typography import SMARTY_SUBSTITUTIONS, refine
@@ -231,6 +232,14 @@ def _check_reserved_ids(section: Section, root: html.HtmlElement, notes: tuple[N
             line, col = _position(section.source, f"#{element_id}")
             report.error(section.path, "id-reserved", f'the id "{element_id}" is reserved for the notes',
                          line=line, col=col, hint="choose another id")
+        elif element_id and is_page_id(element_id):
+            # The author's own ({#page-12}, id="page-12"); one made from a heading is renamed.
+            for written in (f"{{#{element_id}", f'id="{element_id}"', f"id='{element_id}'"):
+                if written in section.source:
+                    line, col = _position(section.source, written.lstrip("{").removeprefix("id="))
+                    report.error(section.path, "id-reserved", f'the id "{element_id}" is reserved for '
+                                 "the print page markers", line=line, col=col, hint="choose another id")
+                    break
 
 
 def _check_unsupported(section: Section, root: html.HtmlElement, report: Report) -> None:
@@ -492,11 +501,12 @@ def _unique_ids_book_wide(chapters: list[Chapter]) -> list[Chapter]:
     taken |= {note.id for c in chapters for note in c.notes}
     result = []
     for chapter in chapters:
-        clashes = {i for i in chapter.ids if i in taken and i != chapter.id}
+        # (an id like a print page marker's, made from a heading "Page 12", is renamed too)
+        clashes = {i for i in chapter.ids if (i in taken or is_page_id(i)) and i != chapter.id}
         renames = {}
         for old in sorted(clashes):
             new, n = f"{chapter.id}-{old}", 2
-            while new in taken or new in chapter.ids:
+            while new in taken or new in chapter.ids or is_page_id(new):
                 new, n = f"{chapter.id}-{old}-{n}", n + 1
             renames[old] = new
         taken |= (chapter.ids - clashes) | set(renames.values())

@@ -1,0 +1,216 @@
+"""The EPUB knows the print pages (pagelist.py, pagemap.py): a marker where each PDF page
+begins, read back against the PDF's own pages (pagecheck.py), a page-list, the metadata."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import (
+    NS,
+    ONE_CHAPTER_MANIFEST,
+    ROOT,
+    SAMPLE,
+    Built,
+    Epub,
+    ace_violations,
+    build_book,
+    epubcheck,
+    run_ace,
+    run_bookbuild,
+)
+from lxml import etree
+from pagecheck import epub_markers, marker_problems
+
+from bookbuild import pagelist
+from bookbuild.pagemap import PageStart
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+X = "{http://www.w3.org/1999/xhtml}"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """A 150-page book with a preface, parts, notes and figures, built as a user would."""
+    folder = tmp_path_factory.mktemp("generated")
+    book = generate(folder / "book", 150, features=True)
+    return build_book(book, folder / "out")
+
+
+def test_every_print_page_of_the_sample_book_is_marked_where_it_begins(sample: Built) -> None:
+    assert marker_problems(sample.epub, sample.pdf) == []
+    markers, _page_list, _problems = epub_markers(sample.epub)
+    labels = [label for label, _name, _after in markers]
+    # The title page and the copyright page, the preface's roman pages, then the body's.
+    assert labels[:2] == ["iii", "iv"] and "1" in labels and labels.index("1") > labels.index("vii")
+
+
+def test_every_page_of_a_150_page_book_is_marked_where_it_begins(generated: Built) -> None:
+    problems = marker_problems(generated.epub, generated.pdf)
+    assert problems == []
+    markers, _page_list, _problems = epub_markers(generated.epub)
+    assert len(markers) > 140
+
+
+def test_a_page_list_passes_epubcheck_and_ace_and_says_so_in_the_metadata(
+        generated: Built, tmp_path: Path) -> None:
+    report = epubcheck(generated.epub, tmp_path)
+    assert [m["ID"] for m in report["messages"]] == []
+    assert ace_violations(run_ace(generated.epub, tmp_path / "ace")) == []
+    epub = Epub(generated.epub)
+    features = epub.meta("schema:accessibilityFeature")
+    assert "printPageNumbers" in features and "pageNavigation" in features
+    source = epub.meta("pageBreakSource")
+    assert source == ["A Generated History in 150 Pages, first edition, 6 × 9 in print"]
+    summary = epub.meta("schema:accessibilitySummary")[0]
+    assert "page numbers of the print edition" in summary and "blank pages have no marker" in summary
+    _href, nav = epub.nav()
+    assert nav.xpath("//x:nav[@epub:type='page-list']/@hidden", namespaces=NS) == ["hidden"]
+
+
+def test_an_epub_only_build_marks_the_pages_the_last_pdf_build_laid_out(
+        generated: Built, tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(generated.source, book)
+    out = tmp_path / "out"
+    shutil.copytree(generated.out, out)
+    result = run_bookbuild("build", book, "--out", out, "--format", "epub")
+    assert result.returncode == 0 and "no print page numbers" not in result.stdout + result.stderr
+    assert epub_markers(out / generated.epub.name)[0] == epub_markers(generated.epub)[0]
+
+    # A word changed: the kept pages are not these sources' any more.
+    chapter = book / "chapter-002.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(" the ", " a ", 1), encoding="utf-8")
+    result = run_bookbuild("build", book, "--out", out, "--format", "epub")
+    assert result.returncode == 0
+    assert (result.stdout + result.stderr).count("no print page numbers") == 1
+    epub = Epub(out / generated.epub.name)
+    assert epub_markers(epub.path)[0] == []
+    assert "pageNavigation" not in epub.meta("schema:accessibilityFeature")
+    assert epub.meta("pageBreakSource") == []
+
+
+def test_a_kept_page_map_from_elsewhere_is_not_used(generated: Built, tmp_path: Path) -> None:
+    # Planted in a book's own build/ folder (or written by another user): not signed with
+    # this user's key, so never read.
+    book = tmp_path / "book"
+    shutil.copytree(generated.source, book)
+    out = tmp_path / "out"
+    shutil.copytree(generated.out, out)
+    kept = next((out / ".bookbuild-parts").glob("*.pages"))
+    kept.write_text(kept.read_text().replace('"mac": "', '"mac": "0'))
+    result = run_bookbuild("build", book, "--out", out, "--format", "epub")
+    assert result.returncode == 0 and "no print page numbers" in result.stdout
+    assert epub_markers(out / generated.epub.name)[0] == []
+
+
+def test_page_list_false_in_the_manifest_writes_no_markers(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(SAMPLE, book)
+    manifest = book / "book.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "\n[epub]\npage_list = false\n",
+                        encoding="utf-8")
+    built = build_book(book, tmp_path / "out")
+    markers, page_list, _problems = epub_markers(built.epub)
+    assert markers == [] and page_list == []
+    assert "printPageNumbers" not in Epub(built.epub).meta("schema:accessibilityFeature")
+
+
+def test_diff_sees_no_change_between_editions_with_and_without_markers(sample: Built,
+                                                                        tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(SAMPLE, book)
+    manifest = book / "book.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "\n[epub]\npage_list = false\n",
+                        encoding="utf-8")
+    unmarked = build_book(book, tmp_path / "out", "--format", "epub")
+    assert epub_markers(unmarked.epub)[0] == [] and epub_markers(sample.epub)[0] != []
+    result = run_bookbuild("diff", unmarked.epub, sample.epub)
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_print_isbn_names_the_page_source(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text(ONE_CHAPTER_MANIFEST.replace(
+        'language = "en"', 'language = "en"\nisbn_print = "978-0-306-40615-7"'), encoding="utf-8")
+    (book / "one.md").write_text("# One\n\n" + "Words of the chapter. " * 400 + "\n", encoding="utf-8")
+    built = build_book(book, tmp_path / "out")
+    assert Epub(built.epub).meta("pageBreakSource") == ["urn:isbn:9780306406157"]
+    assert marker_problems(built.epub, built.pdf) == []
+
+
+def test_an_author_id_that_looks_like_a_page_marker_is_refused(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text(ONE_CHAPTER_MANIFEST, encoding="utf-8")
+    (book / "one.md").write_text("# One\n\nText.\n\n## Later {#page-12}\n\nMore.\n", encoding="utf-8")
+    result = run_bookbuild("build", book, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr == (f"{book}/one.md:5:11: error[id-reserved]: the id \"page-12\" is reserved "
+                             "for the print page markers (choose another id)\n")
+
+
+def test_a_heading_named_like_a_page_gets_another_id(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text(ONE_CHAPTER_MANIFEST, encoding="utf-8")
+    (book / "one.md").write_text("# One\n\nText.\n\n## Page 12\n\nMore.\n\n[Back](#page-12)\n",
+                                 encoding="utf-8")
+    built = build_book(book, tmp_path / "out")
+    with zipfile.ZipFile(built.epub) as archive:
+        root = etree.fromstring(archive.read("EPUB/text/one.xhtml"))
+    heading = root.find(f".//{X}h2")
+    assert heading is not None and heading.get("id") not in (None, "page-12")
+    assert root.find(f".//{X}p/{X}a").get("href") == f"#{heading.get('id')}"
+
+
+# ---- pagelist.py on small trees --------------------------------------------------------------
+
+def _marked(body: str, start: PageStart) -> str:
+    """`body` (XHTML inside <section id="u">) with the marker `start` asks for."""
+    root = etree.fromstring(f'<html xmlns="http://www.w3.org/1999/xhtml"><body><section id="u">'
+                            f'{body}</section></body></html>'.encode())
+    segments = pagelist._segments([root], {"u": "u"})["u"]
+    stream = "".join(pagelist.counted(s.string) for s in segments)
+    segment, index = pagelist._word_start(segments, pagelist._position(stream, start))
+    pagelist._insert(pagelist._marker(start.label), segment, index)
+    section = root.find(f".//{X}section")
+    assert section is not None
+    text = etree.tostring(section, encoding="unicode")
+    return text[text.index(">") + 1:text.rindex("<")].replace(' xmlns="http://www.w3.org/1999/xhtml"', "") \
+        .replace(' xmlns:epub="http://www.idpf.org/2007/ops"', "")
+
+
+MARK = '<span epub:type="pagebreak" role="doc-pagebreak" id="page-7" aria-label="7"/>'
+
+
+@pytest.mark.parametrize(("body", "offset", "snippet", "marked"), [
+    # mid-paragraph: before the page's first word
+    ("<p>One two three four.</p>", 6, "three", f"<p>One two {MARK}three four.</p>"),
+    # a word hyphenated across the page break: before the word
+    ("<p>One information here.</p>", 8, "mation", f"<p>One {MARK}information here.</p>"),
+    # ... across an inline element
+    ("<p>One <em>infor</em>mation.</p>", 8, "mation", f"<p>One {MARK}<em>infor</em>mation.</p>"),
+    # at the start of an emphasis or a link: before it
+    ("<p>One <a href='#x'><em>two</em></a> three.</p>", 3, "two",
+     f'<p>One {MARK}<a href="#x"><em>two</em></a> three.</p>'),
+    # between list items: at the start of the item
+    ("<ul><li>One.</li><li>Two.</li></ul>", 4, "Two", f"<ul><li>One.</li><li>{MARK}Two.</li></ul>"),
+    # between table rows: at the start of the first cell
+    ("<table><tr><td>a</td></tr><tr><td>b</td><td>c</td></tr></table>", 1, "bc",
+     f"<table><tr><td>a</td></tr><tr><td>{MARK}b</td><td>c</td></tr></table>"),
+    # the count a little off (the editions' text differs): found by what follows
+    ("<p>ISBN 978-0 Set in a face.</p>", 3, "Setin", f"<p>ISBN 978-0 {MARK}Set in a face.</p>"),
+    # back-links are the EPUB's own: not counted
+    ("<p>Note.<a class='backlink' href='#r'>↩</a> Next words.</p>", 5, "Next",
+     f'<p>Note.<a class="backlink" href="#r">↩</a> {MARK}Next words.</p>'),
+])
+def test_a_marker_goes_before_the_word_the_page_begins_with(body: str, offset: int, snippet: str,
+                                                            marked: str) -> None:
+    assert _marked(body, PageStart(0, "7", "u", offset, snippet)) == marked
