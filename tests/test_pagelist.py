@@ -57,6 +57,41 @@ def test_every_page_of_a_150_page_book_is_marked_where_it_begins(generated: Buil
     assert len(markers) > 140
 
 
+def test_the_pages_of_a_book_of_lists_tables_verse_parts_and_a_dedication_are_marked(
+        tmp_path: Path) -> None:
+    built = build_book(ROOT / "tests" / "books" / "structures", tmp_path / "out")
+    assert marker_problems(built.epub, built.pdf) == []
+
+
+def test_a_book_laid_out_in_one_process_marks_its_pages_as_well(tmp_path: Path) -> None:
+    # A stylesheet of the book's own: one layout of the whole book (writers/pdf.py: write_pdf).
+    book = tmp_path / "book"
+    generate(book, 40, features=True)
+    (book / "extra.css").write_text("blockquote { font-style: italic; }\n", encoding="utf-8")
+    manifest = book / "book.toml"
+    manifest.write_text('stylesheets = ["extra.css"]\n' + manifest.read_text(encoding="utf-8"),
+                        encoding="utf-8")
+    built = build_book(book, tmp_path / "out")
+    assert "laid out in one process" in built.stdout
+    assert marker_problems(built.epub, built.pdf) == []
+
+
+def test_pages_taken_from_kept_layouts_are_marked_as_a_clean_build_marks_them(
+        generated: Built, tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(generated.source, book)
+    out = tmp_path / "out"
+    shutil.copytree(generated.out, out)
+    chapter = book / "chapter-003.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8").replace(" the ", " the the ", 3),
+                       encoding="utf-8")
+    kept = build_book(book, out)
+    assert "parts laid out, the rest kept" in kept.stdout
+    clean = build_book(book, tmp_path / "clean", "--no-cache")
+    assert kept.epub.read_bytes() == clean.epub.read_bytes()
+    assert marker_problems(kept.epub, kept.pdf) == []
+
+
 def test_a_page_list_passes_epubcheck_and_ace_and_says_so_in_the_metadata(
         generated: Built, tmp_path: Path) -> None:
     report = epubcheck(generated.epub, tmp_path)
