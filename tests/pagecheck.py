@@ -57,16 +57,37 @@ def epub_markers(epub_path: Path) -> tuple[list[tuple[str, str, str]], list[tupl
 
 
 def _text_after(span: etree._Element) -> str:
+    """The EPUB's text after a marker, spaces kept (the first word is needed)."""
     text = ""
     for node in span.xpath("following::text()"):
         parent = node.getparent()
         if any("backlink" in (a.get("class") or "").split()
                for a in (parent, *parent.iterancestors())):
             continue
-        text += counted(str(node))
-        if len(text) >= COMPARED + 40:
+        text += str(node)
+        if len(counted(text)) >= COMPARED + 40:
             break
-    return text
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def drawn_again(epub_path: Path) -> tuple[set[str], set[str]]:
+    """What the print edition draws on pages beside the text, as counted text: the running heads
+    (the book's and the sections' titles, "notes"; casefolded: set in small capitals), and the
+    header rows of tables (drawn again on each page a table runs onto)."""
+    heads = {"notes", "contents"}
+    rows: set[str] = set()
+    with zipfile.ZipFile(epub_path) as archive:
+        opf = etree.fromstring(archive.read("EPUB/content.opf"))
+        heads |= {counted(t.text or "").casefold()
+                  for t in opf.iter("{http://purl.org/dc/elements/1.1/}title")}
+        for name in archive.namelist():
+            if name.endswith(".xhtml"):
+                root = etree.fromstring(archive.read(name))
+                heads |= {counted("".join(h.itertext())).casefold()
+                          for h in root.iter(f"{{{XHTML}}}h1", f"{{{XHTML}}}a")}
+                rows |= {counted("".join(row.itertext()))
+                         for head in root.iter(f"{{{XHTML}}}thead") for row in head}
+    return heads, rows
 
 
 def pdf_pages(pdf_path: Path) -> tuple[list[str], list[list[str]]]:
@@ -94,6 +115,7 @@ def marker_problems(epub_path: Path, pdf_path: Path, *, half_title: bool = True)
     """Everything wrong between the EPUB's page markers and the PDF's pages; [] when none."""
     markers, page_list, problems = epub_markers(epub_path)
     labels, lines = pdf_pages(pdf_path)
+    heads, rows = drawn_again(epub_path)
     index = {label: number for number, label in enumerate(labels)}
     seen: dict[str, int] = {}
     for label, name, after in markers:
@@ -102,9 +124,9 @@ def marker_problems(epub_path: Path, pdf_path: Path, *, half_title: bool = True)
             problems.append(f"marker {label} ({name}): the PDF has no such page")
             continue
         number = index[label]
-        if not _starts_page(after, lines[number]):
-            problems.append(f"marker {label} ({name}): the EPUB goes on with {after[:COMPARED]!r}, "
-                            f"page {label} begins {counted(' '.join(lines[number][:2]))[:60]!r}")
+        if not any(_starts_page(after, body) for body in _body_lines(lines[number], heads, rows)):
+            problems.append(f"marker {label} ({name}): the EPUB goes on with {after[:40]!r}, "
+                            f"page {label} begins {' '.join(lines[number][:2])[:60]!r}")
     problems += [f"page {label} has {count} markers" for label, count in seen.items() if count > 1]
     order = [index.get(label, -1) for label, _name, _after in markers]
     if order != sorted(order):
@@ -120,21 +142,39 @@ def marker_problems(epub_path: Path, pdf_path: Path, *, half_title: bool = True)
     return problems
 
 
+def _body_lines(page: list[str], heads: set[str], rows: set[str]) -> list[list[str]]:
+    """A page's lines of text as they are, and without a first line that is a running head (a
+    section's opening page has none: its first line is the title), then without a table's
+    repeated header row; each without the numbers and dashes of lists (the notes', drawn by the
+    layout) and the print Notes' "(page N)" (the print edition's own)."""
+    versions = [page]
+    if page and counted(page[0]).casefold() in heads:
+        versions.append(page[1:])
+    versions += [version[lines:] for version in versions if (lines := _leading_row(version, rows))]
+    return [[re.sub(r"\(page [0-9ivxlcdm]+\)", "", re.sub(r"^\s*((\d+|[ivxlc]+)\.|[–•-])\s", "", line))
+             for line in version] for version in versions]
+
+
+def _leading_row(page: list[str], rows: set[str]) -> int:
+    """How many first lines of `page` are a table's header row (pdftotext may put each cell on
+    a line of its own); 0 if they are not."""
+    text = ""
+    for number, line in enumerate(page[:12], start=1):
+        text += counted(line)
+        if text in rows:
+            return number
+    return 0
+
+
 def _starts_page(after: str, page: list[str]) -> bool:
-    """The EPUB's text after a marker is the page's first text: right at the top of the page, or
-    after its running head (one line); when the page begins in a word hyphenated across the
-    break, the marker is before that word."""
-    # The numbers and dashes of lists (the notes') are drawn by the layout, and the print Notes'
-    # "(page N)" is the print edition's own: neither is text of both editions.
-    unnumbered = [re.sub(r"\(page [0-9ivxlcdm]+\)", "", re.sub(r"^\s*((\d+|[ivxlc]+)\.|[–•-])\s", "", line))
-                  for line in page]
-    word = re.match(r"[\w\-\u2010\u00ad'’]*", after)
-    cuts = range(1, len(word[0]) + 1) if word else range(0)
-    for skip, lines in ((0, page), (1, page), (0, unnumbered), (1, unnumbered)):
-        text = counted(" ".join(lines[skip:]))
-        if text and (text.startswith(after[:COMPARED]) or after.startswith(text)):
-            return True
-        # A page that begins inside a word (hyphenated across the break): the marker is before it.
-        if text and any(text.startswith(after[cut:cut + COMPARED]) for cut in cuts):
-            return True
-    return False
+    """The EPUB's text after a marker is the page's first text; or, when the page begins inside
+    a word hyphenated across the break, that word's rest: the marker is before the word."""
+    text = counted(" ".join(page))
+    wanted = counted(after)[:COMPARED]
+    if not text or not wanted:
+        return False
+    if text.startswith(wanted) or (len(text) < COMPARED and wanted.startswith(text)):
+        return True
+    word = counted(after.split(" ", 1)[0])
+    rest = counted(after)
+    return any(text.startswith(rest[cut:cut + COMPARED]) for cut in range(1, len(word)))

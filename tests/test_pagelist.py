@@ -207,14 +207,20 @@ def test_a_heading_named_like_a_page_gets_another_id(tmp_path: Path) -> None:
 
 # ---- pagelist.py on small trees --------------------------------------------------------------
 
-def _marked(body: str, start: PageStart) -> str:
-    """`body` (XHTML inside <section id="u">) with the marker `start` asks for."""
+def _marked(body: str, *starts: PageStart) -> str:
+    """`body` (XHTML inside <section id="u">) with the markers `starts` ask for, placed as
+    pagelist.mark_pages places them."""
     root = etree.fromstring(f'<html xmlns="http://www.w3.org/1999/xhtml"><body><section id="u">'
                             f'{body}</section></body></html>'.encode())
     segments = pagelist._segments([root], {"u": "u"})["u"]
     stream = "".join(pagelist.counted(s.string) for s in segments)
-    segment, index = pagelist._word_start(segments, pagelist._position(stream, start))
-    pagelist._insert(pagelist._marker(start.label), segment, index)
+    places = []
+    for start in starts:
+        position = pagelist._position(stream, start)
+        assert position is not None
+        places.append((start, *pagelist._word_start(segments, position)))
+    for start, segment, index in reversed(places):
+        pagelist._insert(pagelist._marker(start.label), segment, index)
     section = root.find(f".//{X}section")
     assert section is not None
     text = etree.tostring(section, encoding="unicode")
@@ -245,7 +251,85 @@ MARK = '<span epub:type="pagebreak" role="doc-pagebreak" id="page-7" aria-label=
     # back-links are the EPUB's own: not counted
     ("<p>Note.<a class='backlink' href='#r'>↩</a> Next words.</p>", 5, "Next",
      f'<p>Note.<a class="backlink" href="#r">↩</a> {MARK}Next words.</p>'),
+    # at the start of a heading: before it (the heading's name would say the number)
+    ("<p>One.</p><h2>Two</h2>", 4, "Two", f"<p>One.</p>{MARK}<h2>Two</h2>"),
+    # never inside MathML: before the formula
+    ('<p>One <math xmlns="http://www.w3.org/1998/Math/MathML"><mi>x</mi></math> two.</p>', 3, "x",
+     f'<p>One {MARK}<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>x</mi></math> two.</p>'),
 ])
 def test_a_marker_goes_before_the_word_the_page_begins_with(body: str, offset: int, snippet: str,
                                                             marked: str) -> None:
     assert _marked(body, PageStart(0, "7", "u", offset, snippet)) == marked
+
+
+def test_two_pages_that_begin_in_one_paragraph_get_a_marker_each_in_order() -> None:
+    body = "<p>" + " ".join(f"w{n}" for n in range(30)) + "</p>"
+    marked = _marked(body, PageStart(0, "7", "u", 20, "w10"), PageStart(1, "8", "u", 50, "w20"))
+    eight = MARK.replace("7", "8")
+    assert marked == ("<p>" + " ".join(f"w{n}" for n in range(10)) + f" {MARK}"
+                      + " ".join(f"w{n}" for n in range(10, 20)) + f" {eight}"
+                      + " ".join(f"w{n}" for n in range(20, 30)) + "</p>")
+
+
+def test_a_place_the_epub_lacks_gets_no_marker() -> None:
+    assert pagelist._position("Short", PageStart(0, "7", "u", 40, "Nowhere")) is None
+
+
+def test_a_table_that_runs_over_pages_is_marked_at_its_rows_not_its_repeated_header(
+        tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text(ONE_CHAPTER_MANIFEST, encoding="utf-8")
+    rows = "\n".join(f"| {n} | Row {n} of the long table | {n * 7} |" for n in range(1, 141))
+    (book / "one.md").write_text("# One\n\nBefore the table.\n\n| Number | Words | Sevens |\n"
+                                 f"|---|---|---|\n{rows}\n\nAfter the table.\n", encoding="utf-8")
+    built = build_book(book, tmp_path / "out")
+    markers, _page_list, _problems = epub_markers(built.epub)
+    assert len(markers) >= 4  # the table runs over three pages at least
+    assert marker_problems(built.epub, built.pdf) == []
+    with zipfile.ZipFile(built.epub) as archive:
+        root = etree.fromstring(archive.read("EPUB/text/one.xhtml"))
+    for span in root.iter(f"{X}span"):  # each at the start of a cell of the body's rows
+        assert span.getparent().tag == f"{X}td" or span.getparent().tag in (f"{X}h1", f"{X}section")
+
+
+def _preface_markers(tree: etree._Element) -> list[etree._Element]:
+    return [s for s in tree.iter(f"{X}span") if s.get("role") == "doc-pagebreak"]
+
+
+def _a_word_late(tree: etree._Element) -> None:
+    marker = _preface_markers(tree)[1]  # a page that begins mid-paragraph
+    first, rest = (marker.tail or "").split(" ", 1)
+    marker.tail = rest
+    before = marker.getprevious()
+    if before is not None:
+        before.tail = (before.tail or "") + first + " "
+    else:
+        parent = marker.getparent()
+        parent.text = (parent.text or "") + first + " "
+
+
+def _swapped(tree: etree._Element) -> None:
+    one, two = _preface_markers(tree)[1:3]
+    labels = one.get("aria-label"), two.get("aria-label")
+    for marker, label in zip((one, two), reversed(labels), strict=True):
+        marker.set("aria-label", label)
+        marker.set("id", f"page-{label}")
+
+
+@pytest.mark.parametrize("spoil", [_a_word_late, _swapped])
+def test_the_check_finds_a_marker_a_word_late_or_on_another_page(sample: Built, tmp_path: Path,
+                                                                  spoil: object) -> None:
+    # pagecheck itself: markers moved are found (else the tests above could pass on wrong ones).
+    with zipfile.ZipFile(sample.epub) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    name = "EPUB/text/preface.xhtml"
+    tree = etree.fromstring(entries[name])
+    assert callable(spoil)
+    spoil(tree)
+    broken = tmp_path / "broken.epub"
+    with zipfile.ZipFile(broken, "w") as archive:
+        for entry, content in entries.items():
+            archive.writestr(entry, etree.tostring(tree, xml_declaration=True, encoding="utf-8")
+                             if entry == name else content)
+    assert marker_problems(broken, sample.pdf) != []

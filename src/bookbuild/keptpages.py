@@ -4,8 +4,9 @@ depends on changed.
 
 The entry is keyed by all the layout reads (print_key): the print HTML, its page geometry and
 options, the stylesheets, the files they load and the typeface, bookbuild's code and libraries.
-It is named and signed with the user's own key (cache.user_key), as the kept chapters are: an
-entry planted or edited in a book's own build/ folder is never used.
+It is signed, with its key, by the user's own key (cache.user_key), as the kept chapters are:
+an entry planted or edited in a book's own build/ folder, or kept for other sources, is never
+used; what it holds is checked again before use (labels, units, counts).
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def load(out_dir: Path, stem: str, key: str, units: frozenset[str]) -> tuple[Pag
                        for page, label, unit, offset, snippet in json.loads(payload))
     except Exception:  # anything unexpected in a file of the output folder: nothing kept
         return None
-    if not all(PAGE_ID.match(page_id(s.label)) and s.unit in units for s in starts):
+    labels = [s.label for s in starts]
+    if len(set(labels)) != len(labels) or not all(
+            PAGE_ID.match(page_id(s.label)) and s.unit in units and s.offset >= 0 for s in starts):
         return None
     return starts
 

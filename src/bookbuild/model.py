@@ -14,6 +14,11 @@ from pathlib import Path
 from .diagnostics import Diagnostic
 
 
+def isbn_urn(isbn: str) -> str:
+    """An ISBN as a URN, its digits only (the manifest checked it)."""
+    return f"urn:isbn:{re.sub(r'[^0-9X]', '', isbn)}"
+
+
 @dataclass(frozen=True)
 class Kind:
     """What a kind of section is: its EPUB semantics and where it sits in a book."""

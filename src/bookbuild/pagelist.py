@@ -5,8 +5,9 @@ returns the package with both; nothing in it lays out anything.
 
 The place is found again from the unit and count the layout gave (pagemap.py), checked against
 the characters that follow it; a page that begins inside a word (hyphenated across the page
-break) gets its marker before the word, and a marker at the start of a link or an emphasis goes
-before it, so that no word is broken for a screen reader and no link holds a marker.
+break) gets its marker before the word, so that no word is broken for a screen reader; a marker
+at the start of a link, an emphasis or a heading goes before it, so that its name does not say
+the page number; none goes inside MathML.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from pathlib import PurePosixPath
 from lxml import etree
 
 from .model import EpubDocument, EpubPackage
-from .pagemap import NOT_COUNTED, NOT_TEXT, ONE_EDITION_ONLY, PageStart, counted, local_name, page_id
+from .pagemap import (
+    NO_MARKER_INSIDE,
+    NOT_TEXT,
+    ONE_EDITION_ONLY,
+    PageStart,
+    counted,
+    is_counted,
+    local_name,
+    page_id,
+)
 from .xmlread import parser as xml_parser
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -29,6 +39,7 @@ INLINE = frozenset({"a", "abbr", "b", "bdi", "bdo", "cite", "code", "dfn", "em",
                     "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "u", "var"})
 # Inside a word: "dung-heaps" broken after its hyphen gets its marker before "dung".
 WORD_JOINING = frozenset("-\u2010\u2011\u00ad'\u2019")
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Elements whose start or end is a word boundary even with no space written.
 BLOCKS = frozenset({"address", "article", "aside", "blockquote", "br", "caption", "dd", "div",
                     "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5",
@@ -52,7 +63,7 @@ def mark_pages(package: EpubPackage, starts: tuple[PageStart, ...], units: dict[
                ) -> tuple[EpubPackage, int]:
     """`package` with a marker where each of `starts` begins and a page-list in its nav;
     `units`: the EPUB's id of each unit's elements -> the print edition's id of the unit.
-    Also how many markers were placed (a start whose unit the EPUB lacks gets none)."""
+    Also how many markers were placed (a start whose place the EPUB lacks gets none)."""
     trees = [etree.fromstring(document.content, xml_parser()) for document in package.documents]
     segments = _segments(trees, units)
     streams = {unit: "".join(counted(s.string) for s in found) for unit, found in segments.items()}
@@ -62,7 +73,8 @@ def mark_pages(package: EpubPackage, starts: tuple[PageStart, ...], units: dict[
         if not found:
             continue
         position = _position(streams[start.unit], start)
-        places.append((start, *_word_start(found, position)))
+        if position is not None:
+            places.append((start, *_word_start(found, position)))
     changed: set[int] = set()
     for start, segment, index in reversed(places):  # the later places first: indexes hold
         _insert(_marker(start.label), segment, index)
@@ -115,9 +127,10 @@ def _text_nodes(element: etree._Element, unit: str | None, units: dict[str, str]
             yield unit, child, "tail", child.tail or "", local_name(child.tag) in BLOCKS
 
 
-def _position(stream: str, start: PageStart) -> int:
+def _position(stream: str, start: PageStart) -> int | None:
     """The place in the unit's counted characters: the layout's count when the characters that
-    follow agree, else where they are found nearest to it."""
+    follow agree, else where they are found nearest to it, else the count; None when the unit
+    has no such character."""
     if stream.startswith(start.snippet, start.offset):
         return start.offset
     for length in (len(start.snippet), 12):
@@ -125,7 +138,7 @@ def _position(stream: str, start: PageStart) -> int:
         found = list(_occurrences(stream, snippet))
         if snippet and found:
             return min(found, key=lambda i: abs(i - start.offset))
-    return min(start.offset, max(len(stream) - 1, 0))
+    return start.offset if 0 <= start.offset < len(stream) else None
 
 
 def _occurrences(stream: str, snippet: str) -> Iterator[int]:
@@ -164,7 +177,7 @@ def _index_of(string: str, count: int) -> int:
     """The index in `string` of its counted character number `count` (from 0)."""
     seen = 0
     for index, char in enumerate(string):
-        if not char.isspace() and char not in NOT_COUNTED:
+        if is_counted(char):
             if seen == count:
                 return index
             seen += 1
@@ -179,15 +192,12 @@ def _marker(label: str) -> etree._Element:
 
 def _insert(marker: etree._Element, segment: _Segment, index: int) -> None:
     element, where = segment.element, segment.where
-    if where == "text" and index == 0 and local_name(element.tag) in INLINE:
-        # At the very start of a link or an emphasis: before it (and the ones it opens).
-        while (parent := element.getparent()) is not None and local_name(parent.tag) in INLINE \
-                and parent.index(element) == 0 and not (parent.text or "").strip():
-            element = parent
-        parent = element.getparent()
-        parent.insert(parent.index(element), marker)
-        return
-    if where == "text":
+    outside = _outermost(element, NO_MARKER_INSIDE)
+    if outside is not None:  # no span in MathML: before the formula
+        _insert_before(marker, outside)
+    elif where == "text" and index == 0 and local_name(element.tag) in INLINE | HEADINGS:
+        _insert_before(marker, _hoisted(element))
+    elif where == "text":
         marker.tail = (element.text or "")[index:] or None
         element.text = (element.text or "")[:index] or None
         element.insert(0, marker)
@@ -196,6 +206,30 @@ def _insert(marker: etree._Element, segment: _Segment, index: int) -> None:
         marker.tail = (element.tail or "")[index:] or None
         element.tail = (element.tail or "")[:index] or None
         parent.insert(parent.index(element) + 1, marker)
+
+
+def _hoisted(element: etree._Element) -> etree._Element:
+    """The element a marker at the very start of `element` goes before: out of a link or an
+    emphasis (and the ones it opens), out of a heading (whose name would say the page number)."""
+    while (parent := element.getparent()) is not None \
+            and local_name(parent.tag) in INLINE | HEADINGS \
+            and parent.index(element) == 0 and not (parent.text or "").strip():
+        element = parent
+    return element
+
+
+def _outermost(element: etree._Element, names: frozenset[str]) -> etree._Element | None:
+    found = None
+    for node in (element, *element.iterancestors()):
+        if local_name(node.tag) in names:
+            found = node
+    return found
+
+
+def _insert_before(marker: etree._Element, element: etree._Element) -> None:
+    parent = element.getparent()
+    assert parent is not None
+    parent.insert(parent.index(element), marker)
 
 
 def _serialized(root: etree._Element) -> bytes:

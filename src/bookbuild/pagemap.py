@@ -19,13 +19,17 @@ from dataclasses import dataclass
 from .model import Manuscript
 
 # Print page markers' ids; reserved (parse.py): a book's own id may not look like one.
-PAGE_ID = re.compile(r"page-(?:[0-9]+|[ivxlcdm]+)\Z")
-# Where the print edition names a unit otherwise than the EPUB does.
+PAGE_ID = re.compile(r"page-(?:[1-9][0-9]*|(?=[ivxlcdm])m{0,4}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})"
+                     r"(?:ix|iv|v?i{0,3}))\Z")
+# The book's own units (the templates' ids), and where the EPUB names one otherwise.
+BOOK_UNITS = ("title-page", "copyright")
 EPUB_IDS = {"title-page": "titlepage"}
 # Inside a unit, what one edition has and the other has not (by class): never counted.
 ONE_EDITION_ONLY = frozenset({"note-page", "backlink"})
 # Elements whose text is not laid out as text (an inline SVG is drawn as a picture).
 NOT_TEXT = frozenset({"svg", "script", "style", "template"})
+# Elements a marker may not go into (MathML has no HTML span): it goes just before them.
+NO_MARKER_INSIDE = frozenset({"math"})
 NOT_COUNTED = frozenset({"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"})
 SNIPPET = 40  # counted characters kept after each page start
 
@@ -49,13 +53,17 @@ def is_page_id(value: str) -> bool:
     return PAGE_ID.match(value) is not None
 
 
+def is_counted(char: str) -> bool:
+    return not char.isspace() and char not in NOT_COUNTED
+
+
 def counted(text: str) -> str:
-    return "".join(c for c in text if not c.isspace() and c not in NOT_COUNTED)
+    return "".join(c for c in text if is_counted(c))
 
 
 def unit_ids(manuscript: Manuscript) -> frozenset[str]:
     """The print edition's ids of every unit of the book."""
-    ids = {"title-page", "copyright", "notes"}
+    ids = {*BOOK_UNITS, "notes"}
     for chapter in manuscript.chapters:
         ids.add(chapter.id)
         if chapter.notes:

@@ -60,6 +60,12 @@ class PartLayout:
     page_starts: tuple[tuple[str, int, str] | None, ...] = ()
 
 
+def first_body_page(laid_out: list[PartLayout], front: bool) -> int:
+    """The index of the body's first page in the assembled book: after the front matter's part,
+    when the book has one and a body after it (arabic folios start there)."""
+    return laid_out[0].pages if front and len(laid_out) > 1 else 0
+
+
 def _classes(element: Element) -> list[str]:
     return (element.get("class") or "").split()
 

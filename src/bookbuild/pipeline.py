@@ -203,7 +203,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             cover = epub_cover(manuscript, front_cover_html, roots)
             package = render_epub(manuscript, fonts, iso(timestamp), cover)
             epub_seconds = time.perf_counter() - started
-            if pdf_job is None:  # (else the print pages are marked once the PDF is laid out)
+            if pdf_job is None or not page_list:  # (else marked once the PDF is laid out)
                 kept_pages = keptpages.load(out_dir, slug, layout_key, document.page_units) \
                     if page_list else None
                 result.outputs.append(write_epub_output(
@@ -211,7 +211,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
                     epub_seconds, "" if kept_pages is not None or not page_list else NO_PAGE_LIST))
         if pdf_job is not None:
             pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
-            if package is not None:
+            if package is not None and page_list:
                 result.outputs.insert(0, write_epub_output(
                     manuscript, package, pdf.page_starts if page_list else None,
                     out_dir / f"{slug}.epub", staging, timestamp, epub_seconds))

@@ -41,8 +41,9 @@ from .model import (
     Metadata,
     PrintDocument,
     TocEntry,
+    isbn_urn,
 )
-from .pagemap import unit_ids
+from .pagemap import BOOK_UNITS, EPUB_IDS, unit_ids
 from .parse import EPUB_NS, inner_xhtml
 from .rawhtml import MATHML_NS, SVG_NS, refusals
 from .resources import TEMPLATES_DIR, FontSet, fallback_fonts, styles_dir
@@ -381,12 +382,12 @@ def _units(ms: Manuscript, pieces: dict[str, list[DocumentPiece]],
            notes_documents: list[list[dict[str, Any]]]) -> tuple[tuple[str, str], ...]:
     """The EPUB's id of every element of a unit (pagemap.py) -> the print edition's id of it:
     a section's later documents and the notes' go on with the same unit."""
-    units = {"titlepage": "title-page", "copyright": "copyright", "notes": "notes"}
+    units = {EPUB_IDS.get(unit, unit): unit for unit in BOOK_UNITS}
     for chapter in ms.chapters:
         units.update((piece.id, chapter.id) for piece in pieces[chapter.id])
         units.update((note.id, note.id) for note in chapter.notes)
     for number, groups in enumerate(notes_documents, start=1):
-        units[_notes_id(number)] = "notes"
+        units[_notes_id(number)] = "notes"  # (the first: its "Notes" heading)
         for group in groups:
             heading = f"notes-{group['chapter'].id}"
             units[heading if group["part"] == 1 else f"{heading}--{group['part']}"] = heading
@@ -737,7 +738,7 @@ def print_edition(ms: Manuscript) -> str:
 def print_source(ms: Manuscript) -> str:
     """pageBreakSource: the print edition's ISBN when it has one, else its words."""
     if ms.meta.isbn_print:
-        return f"urn:isbn:{re.sub(r'[^0-9X]', '', ms.meta.isbn_print)}"
+        return isbn_urn(ms.meta.isbn_print)
     return print_edition(ms)
 
 

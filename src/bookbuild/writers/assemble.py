@@ -74,7 +74,7 @@ def write(laid_out: list[PartLayout], folios: PartLayout, front: bool, subset_fo
     _link_across_parts(out)
     _destinations(out, sources, offsets)
     _outline(out, laid_out, offsets)
-    _page_labels(out, offsets[1] if front and len(offsets) > 1 else 0)
+    _page_labels(out, parts.first_body_page(laid_out, front))
     out.trailer.Info = out.copy_foreign(sources[0].trailer.Info)
     if "/Lang" in sources[0].Root:
         out.Root.Lang = sources[0].Root.Lang

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ebooklib import epub
 
-from ..model import EpubPackage, TocEntry
+from ..model import EpubPackage, TocEntry, isbn_urn
 
 OPF_PATH = "EPUB/content.opf"
 ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
@@ -59,7 +59,7 @@ def _ebooklib_book(package: EpubPackage) -> epub.EpubBook:
         if value:
             book.add_metadata("DC", name, value)
     if meta.isbn_epub:
-        book.add_metadata("DC", "identifier", f"urn:isbn:{re.sub(r'[^0-9X]', '', meta.isbn_epub)}",
+        book.add_metadata("DC", "identifier", isbn_urn(meta.isbn_epub),
                           {"id": "isbn"})
     if meta.subtitle:
         book.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})

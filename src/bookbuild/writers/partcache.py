@@ -184,7 +184,8 @@ def _checked(data: dict[str, Any]) -> dict[str, Any]:
                             for level, label, x, y, state in page) for page in data["bookmarks"])
     starts = tuple(None if start is None else (str(start[0]), int(start[1]), str(start[2]))
                    for start in data["page_starts"])
-    if len(names) != pages or len(bookmarks) != pages or len(starts) not in (0, pages):
+    if len(names) != pages or len(bookmarks) != pages or len(starts) != pages \
+            or any(start is not None and start[1] < 0 for start in starts):
         raise ValueError("pages")
     return {"pages": pages, "first_pages": first_pages, "layouts": layouts,
             "page_names": names, "anchors": anchors, "bookmarks": bookmarks,

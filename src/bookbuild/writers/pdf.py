@@ -355,8 +355,11 @@ def page_starts(pages: list[Page], units: frozenset[str]) -> tuple[Start | None,
     none (a blank page, the half-title, the contents). Running heads and folios (margin boxes)
     and generated text (list numbers, ::before) are not the text's; a hyphen the layout added
     at a line's end is not counted."""
+    if not units:  # (the folios' layout)
+        return (None,) * len(pages)
     before: dict[str, int] = {}
-    runs_of_pages = [list(_text_runs(page._page_box, None, units)) for page in pages]
+    repeated: set[int] = set()
+    runs_of_pages = [list(_text_runs(page._page_box, None, units, repeated)) for page in pages]
     firsts: list[tuple[str, int] | None] = []
     for runs in runs_of_pages:
         firsts.append((runs[0][0], before.get(runs[0][0], 0)) if runs else None)
@@ -374,10 +377,17 @@ def page_starts(pages: list[Page], units: frozenset[str]) -> tuple[Start | None,
     return tuple(starts)
 
 
-def _text_runs(box: Any, unit: str | None, units: frozenset[str]) -> Iterator[tuple[str, str]]:
-    """(unit, counted characters) of each text box under `box`, in the order laid out."""
+def _text_runs(box: Any, unit: str | None, units: frozenset[str], repeated: set[int]
+               ) -> Iterator[tuple[str, str]]:
+    """(unit, counted characters) of each text box under `box`, in the order laid out. A table's
+    header and footer rows, drawn again on each page the table runs onto, count once (`repeated`:
+    the ones already met)."""
     if isinstance(box, boxes.MarginBox) or "::" in (box.element_tag or ""):
         return
+    if isinstance(box, boxes.TableRowGroupBox) and (box.is_header or box.is_footer):
+        if id(box.element) in repeated:
+            return
+        repeated.add(id(box.element))
     element = box.element
     if element is not None and not isinstance(box, boxes.TextBox):
         if pagemap.ONE_EDITION_ONLY.intersection((element.get("class") or "").split()) \
@@ -395,4 +405,4 @@ def _text_runs(box: Any, unit: str | None, units: frozenset[str]) -> Iterator[tu
                 yield unit, chars
         return
     for child in getattr(box, "children", ()):
-        yield from _text_runs(child, unit, units)
+        yield from _text_runs(child, unit, units, repeated)

@@ -157,9 +157,10 @@ class PartsBuild:
 
     def _page_starts(self, laid_out: list[PartLayout]) -> tuple[PageStart, ...]:
         """Where each page of the assembled book begins, with its folio."""
-        found = [start for part in laid_out for start in part.page_starts]
-        first_body_page = laid_out[0].pages if self.front else 0
-        return tuple(PageStart(index, folio(index, first_body_page), *start)
+        found = [start for part in laid_out
+                 for _page, start in zip(range(part.pages), part.page_starts, strict=True)]
+        body = parts.first_body_page(laid_out, bool(self.front))
+        return tuple(PageStart(index, folio(index, body), *start)
                      for index, start in enumerate(found) if start is not None)
 
     def lay_out(self, band: int, fit: bool) -> list[PartLayout]:
