@@ -20,8 +20,10 @@ def test_daisy_ace_finds_no_violation(sample: Built, tmp_path: Path) -> None:
 def test_accessibility_metadata_follows_what_the_book_has(epub: Epub) -> None:
     assert epub.meta("schema:accessMode") == ["textual"]  # the sample book has no images
     assert epub.meta("schema:accessModeSufficient") == ["textual"]
+    # (the print pages marked: the PDF was built with it)
     assert epub.meta("schema:accessibilityFeature") == [
-        "structuralNavigation", "tableOfContents", "readingOrder"]
+        "structuralNavigation", "tableOfContents", "readingOrder", "printPageNumbers",
+        "pageNavigation"]
     assert epub.meta("schema:accessibilityHazard") == ["none"]
     summary = epub.meta("schema:accessibilitySummary")[0]
     assert "table of contents" in summary and "endnotes" in summary
