@@ -138,3 +138,71 @@ def test_out_of_range_port_and_epoch_are_usage_errors(tmp_path: Path) -> None:
     assert epoch.returncode == 2
     assert epoch.stderr.startswith('SOURCE_DATE_EPOCH: error[environment]: "99999999999999" is not a number')
     assert not (tmp_path / "out").exists()
+
+
+def _small_book(folder: Path, title: str, text: str = "Words of the chapter.") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "book.toml").write_text(f'[book]\ntitle = "{title}"\nlanguage = "en"\n'
+                                      'date = "2024-05-01"\n\n[[contents]]\nfile = "one.md"\n',
+                                      encoding="utf-8")
+    (folder / "one.md").write_text(f"# One\n\n{text}\n", encoding="utf-8")
+    return folder
+
+
+def test_several_books_build_each_into_its_folder_as_alone_and_a_broken_one_stops_none(
+        tmp_path: Path) -> None:
+    first = _small_book(tmp_path / "books" / "first", "First")
+    broken = _small_book(tmp_path / "books" / "broken", "Broken", "[^x] is called, never defined.")
+    (broken / "one.md").write_text("# One\n\nA call[^x].\n", encoding="utf-8")
+    second = _small_book(tmp_path / "more" / "second", "Second")
+    out = tmp_path / "out"
+    result = run_bookbuild("build", first, broken, second, "--out", out)
+    assert result.returncode == 2  # the worst: bad input
+    assert sorted(p.name for p in out.iterdir()) == ["first", "second"]  # nothing for the broken
+    assert f"{broken}/one.md:3:7: error[note-undefined]" in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines.index("book 2 of 3: broken") < next(i for i, line in enumerate(lines)
+                                                     if "error[note-undefined]" in line)
+    table = result.stdout.splitlines()[-4:]
+    assert table[0].split() == ["book", "pages", "seconds", "result"]
+    assert [row.split()[0] for row in table[1:]] == ["first", "broken", "second"]
+    assert table[2].split()[1] == "-" and table[2].endswith("bad input")
+    assert table[1].endswith("built") and int(table[1].split()[1]) > 0
+    for book in (first, second):  # byte for byte what a build of the book alone writes
+        alone = tmp_path / f"alone-{book.name}"
+        assert run_bookbuild("build", book, "--out", alone).returncode == 0
+        for path in [p for p in alone.iterdir() if p.suffix in (".epub", ".pdf")]:
+            assert (out / book.name / path.name).read_bytes() == path.read_bytes(), path.name
+    again = run_bookbuild("build", first, second, "--out", out)  # the no-op, per book
+    assert again.returncode == 0 and again.stdout.count("unchanged") == 3 * 2 + 2
+
+
+def test_two_books_of_the_same_folder_name_are_a_usage_error(tmp_path: Path) -> None:
+    one = _small_book(tmp_path / "a" / "book", "One")
+    two = _small_book(tmp_path / "b" / "book", "Two")
+    result = run_bookbuild("build", one, two, "--out", tmp_path / "out")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("bookbuild: error: two books are named book")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_internal_failure_in_one_book_is_exit_3_and_the_others_are_built(tmp_path: Path) -> None:
+    crash = (
+        "import sys, bookbuild.pipeline as p\n"
+        "real = p.build\n"
+        "def build(book, *a, **k):\n"
+        "    if book.name == 'fragile': raise RuntimeError('the layout engine fell over')\n"
+        "    return real(book, *a, **k)\n"
+        "p.build = build\n"
+        "from bookbuild.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    fragile = _small_book(tmp_path / "fragile", "Fragile")
+    sound = _small_book(tmp_path / "sound", "Sound")
+    result = subprocess.run([sys.executable, "-c", crash, "build", str(fragile), str(sound),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, check=False)
+    assert result.returncode == 3
+    assert "bookbuild: internal error: RuntimeError: the layout engine fell over" in result.stderr
+    assert result.stdout.splitlines()[-2].endswith("internal error")
+    assert result.stdout.splitlines()[-1].endswith("built")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sound"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import os
 import shlex
 import signal
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +73,12 @@ def positive_number(text: str) -> int:
     return number
 
 
+def default_book_dir() -> str:
+    return "." if Path("book.toml").is_file() else "book"  # `cd mybook && bookbuild build`, as mdBook
+
+
 def add_book_dir(command: argparse.ArgumentParser) -> None:
-    here = Path("book.toml").is_file()  # `cd mybook && bookbuild build`, as mdBook has it
-    command.add_argument("book_dir", nargs="?", default="." if here else "book", metavar="BOOK_DIR",
+    command.add_argument("book_dir", nargs="?", default=default_book_dir(), metavar="BOOK_DIR",
                          help="the folder holding book.toml (default: the current folder when it "
                               "holds book.toml, else book)")
 
@@ -89,10 +94,16 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     build = add_command(commands, "build", help="build the EPUB and the PDF",
-                                description="Build BOOK_DIR into OUT/<slug>.epub and OUT/<slug>.pdf.")
-    add_book_dir(build)
+                                description="Build BOOK_DIR into OUT/<slug>.epub and OUT/<slug>.pdf; "
+                                            "several books (a catalogue) each into OUT/<its folder's "
+                                            "name>/, one after another, then a summary. A broken book "
+                                            "does not stop the others; the exit code is the worst.")
+    build.add_argument("book_dirs", nargs="*", metavar="BOOK_DIR",
+                       help="the folder holding book.toml, or several (default: the current folder "
+                            "when it holds book.toml, else book)")
     build.add_argument("--out", default="build", metavar="DIR",
-                       help="output folder, relative to the current folder (default: build)")
+                       help="output folder, relative to the current folder (default: build); for "
+                            "several books, each gets DIR/<its folder's name>/")
     build.add_argument("--format", choices=("epub", "pdf", "all"), default="all",
                        help="what to build (default: all)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -164,12 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     signal.signal(signal.SIGTERM, _terminate)  # a CI job cancelled, `kill`: as Ctrl-C
     try:
-        code = COMMANDS[args.command](args)
+        code = reported(lambda: COMMANDS[args.command](args), args.debug)
         sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
         return code
-    except BookError as error:
-        print_diagnostics(error.diagnostics)
-        return EXIT_BAD_INPUT
     except BrokenPipeError:  # `bookbuild check | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
@@ -179,15 +187,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bookbuild: interrupted; earlier outputs are left as they were", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def reported(run: Callable[[], int], debug: bool) -> int:
+    """run()'s exit code; what it raises said in one line or one per problem: the input's
+    problems and what the file system refuses (2), a bug (3). A closed pipe and an interrupt
+    go on up (they end every book)."""
+    try:
+        return run()
+    except BookError as error:
+        print_diagnostics(error.diagnostics)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        raise
     except OSError as error:
         if error.errno not in FILE_SYSTEM_REFUSALS:
-            return _internal_error(error, args.debug)
+            return _internal_error(error, debug)
         where = error.filename or "bookbuild"
         print(f"{where}: error[file-system]: {error.strerror} (choose another name or folder)",
               file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as error:  # a bug in bookbuild, not in the book
-        return _internal_error(error, args.debug)
+        return _internal_error(error, debug)
 
 
 def _internal_error(error: BaseException, debug: bool) -> int:
@@ -222,10 +243,54 @@ class StatusLine:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    book_dirs = [Path(folder) for folder in args.book_dirs or [default_book_dir()]]
+    if len(book_dirs) == 1:
+        return build_book(args, book_dirs[0], Path(args.out), [])
+    return build_catalogue(args, book_dirs)
+
+
+def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
+    """Several books, one after another: each with every core (--jobs), so that no two books'
+    layouts compete for them; a book's problems are said under its name and the next is built."""
+    names = [folder.resolve().name for folder in book_dirs]
+    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
+        shared = ", ".join(str(f) for f, n in zip(book_dirs, names, strict=True) if n == name)
+        print(f"bookbuild: error: two books are named {name} ({shared}): their outputs would share "
+              f"{Path(args.out) / name}; rename a folder, or build them apart", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    rows: list[tuple[str, str, float, str]] = []
+    worst = EXIT_OK
+    for number, (folder, name) in enumerate(zip(book_dirs, names, strict=True), start=1):
+        if not args.quiet:
+            print(f"book {number} of {len(book_dirs)}: {name}", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        found: list[tuple[str, str]] = []
+        code = reported(functools.partial(build_book, args, folder, Path(args.out) / name, found),
+                        args.debug)
+        pages, result = found[0] if found else ("-", RESULTS[code])
+        rows.append((name, pages, time.perf_counter() - started, result))
+        worst = max(worst, code)  # 3 (internal) over 2 (bad input) over 0
+    if not args.quiet:
+        print_catalogue(rows)
+    return worst
+
+
+RESULTS = {EXIT_OK: "built", EXIT_BAD_INPUT: "bad input", EXIT_INTERNAL: "internal error"}
+
+
+def print_catalogue(rows: list[tuple[str, str, float, str]]) -> None:
+    width = max(len("book"), *(len(name) for name, *_ in rows))
+    print(f"{'book':<{width}}  {'pages':>5}  {'seconds':>7}  result")
+    for name, pages, seconds, result in rows:
+        print(f"{name:<{width}}  {pages:>5}  {seconds:>7.1f}  {result}")
+
+
+def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
+               found: list[tuple[str, str]]) -> int:
+    """One book into `out_dir`; `found` gets its page count and how it went."""
     from .cache import fresh_outputs, input_key
     from .writers.atomic import remove_stale_parts
 
-    book_dir, out_dir = Path(args.book_dir), Path(args.out)
     formats = ("epub", "pdf") if args.format == "all" else (args.format,)
     overrides = {key: value for key, value in
                  (("variant", args.pdf_variant), ("target", args.target)) if value}
@@ -239,6 +304,7 @@ def run_build(args: argparse.Namespace) -> int:
             if not args.quiet:
                 for path in unchanged:
                     print(f"{path}  {_human_size(path.stat().st_size)}  unchanged")
+            found.append(("-", "unchanged"))
             return EXIT_OK
 
     from .pipeline import build, remember_outputs
@@ -259,6 +325,8 @@ def run_build(args: argparse.Namespace) -> int:
                 f"  {output.pages} page{'s' if output.pages != 1 else ''}"
             note = f"  ({output.note})" if output.note else ""
             print(f"{output.path}  {_human_size(output.bytes)}{pages}  {output.seconds:.1f} s{note}")
+    pdf_pages = [output.pages for output in result.outputs if output.format == "pdf"]
+    found.append((str(pdf_pages[0]) if pdf_pages else "-", "built"))
     return EXIT_OK
 
 
