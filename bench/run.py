@@ -32,6 +32,8 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
 
+from bookbuild.workers import available_cpus  # noqa: E402
+
 RUNS = 3
 PYTHON = sys.executable
 
@@ -298,6 +300,33 @@ def edit_rows(name: str, book: Path, scratch: Path, edits: int = 5) -> list[dict
     return rows
 
 
+def catalogue_rows(count: int, books_dir: Path, scratch: Path, jobs: int) -> list[dict]:
+    """A publisher's catalogue (issue 15): `count` generated books of 100 to 400 pages built in
+    one command, `--jobs 1` against `--jobs N`, cold (--no-cache): pages per second, and the
+    ratio of the rates against N times the one-process rate."""
+    books = [generate(books_dir / f"catalogue-{i + 1:02d}",
+                      100 + round(300 * i / max(1, count - 1)), seed=2000 + i) for i in range(count)]
+    samples = {}
+    for n in (1, jobs):
+        out = scratch / f"catalogue-jobs{n}"
+        samples[n] = measure([PYTHON, "-m", "bookbuild", "build", *map(str, books), "--out", str(out),
+                              "-q", "--no-cache", "--jobs", str(n)])
+    pages = sum(pages_of(pdf_in(out)) for out in (scratch / "catalogue-jobs1").iterdir() if out.is_dir())
+    rate = {n: pages / sample.seconds for n, sample in samples.items()}
+    return [{
+        "book": f"catalogue-{count}", "pages": pages, "measure": f"catalogue-jobs{n}",
+        "seconds": round(sample.seconds, 3), "peak_mb": round(sample.peak_mb, 1),
+        "baseline": None if n == 1 else "catalogue-jobs1",
+        "baseline_seconds": None if n == 1 else round(samples[1].seconds, 3),
+        "baseline_peak_mb": None if n == 1 else round(samples[1].peak_mb, 1),
+        # the rate against the one-process rate (>= 1.6 wanted for --jobs 2 on two cores)
+        "ratio": None if n == 1 else round(rate[n] / rate[1], 3),
+        "peak_ratio": None if n == 1 else round(sample.peak_mb / samples[1].peak_mb, 3),
+        "pages_per_second": round(rate[n], 2),
+        "of_n_times_jobs1": round(rate[n] / (n * rate[1]), 3),
+    } for n, sample in samples.items()]
+
+
 def edited(text: str, case: str) -> str:
     """`text` (a generated chapter) with a word added to its third block, or three paragraphs
     (its own third, fourth and fifth) added after it."""
@@ -348,6 +377,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--edits", type=int, default=5,
                         help="edits timed in the last book, per case (0: none; default: 5)")
+    parser.add_argument("--catalogue", type=int, default=12,
+                        help="books in the catalogue rows (0: none; default: 12)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args()
     books_dir = HERE / "books"
@@ -368,6 +399,11 @@ def main() -> None:
             print(f"timing edits in {label} …", file=sys.stderr)
             (Path(scratch) / "edits").mkdir()
             rows.extend(edit_rows(label, book, Path(scratch) / "edits", args.edits))
+        if args.catalogue:
+            print(f"building a catalogue of {args.catalogue} books …", file=sys.stderr)
+            (Path(scratch) / "catalogue").mkdir()
+            rows.extend(catalogue_rows(args.catalogue, books_dir, Path(scratch) / "catalogue",
+                                       available_cpus()))
     result = {"machine": machine(args.runs), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
