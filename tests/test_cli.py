@@ -206,3 +206,17 @@ def test_an_internal_failure_in_one_book_is_exit_3_and_the_others_are_built(tmp_
     assert result.stdout.splitlines()[-2].endswith("internal error")
     assert result.stdout.splitlines()[-1].endswith("built")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sound"]
+
+
+def test_a_catalogue_built_from_inside_a_book_does_not_take_the_others_outputs_for_its_input(
+        tmp_path: Path) -> None:
+    first = _small_book(tmp_path / "first", "First")
+    second = _small_book(tmp_path / "second", "Second")
+    built = run_bookbuild("build", ".", "../second", cwd=first)  # outputs in first/build/<name>/
+    assert built.returncode == 0 and (first / "build" / "first").is_dir(), built.stderr
+    assert (first / "build" / "second").is_dir()
+    (second / "one.md").write_text("# One\n\nOther words.\n", encoding="utf-8")
+    again = run_bookbuild("build", ".", "../second", cwd=first)
+    assert again.returncode == 0
+    table = dict((row.split()[0], row.split()[-1]) for row in again.stdout.splitlines()[-2:])
+    assert table == {"first": "unchanged", "second": "built"}

@@ -92,11 +92,11 @@ def user_key() -> bytes | None:
         return None
 
 
-def _files(folder: Path, skip: Path | None) -> list[Path]:
+def _files(folder: Path, skip: set[Path]) -> list[Path]:
     found: list[Path] = []
     for root, dirs, names in os.walk(folder):
         here = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or here / d != skip))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in skip)
         # Regular files only: a dangling link or a FIFO is not an input (and must not hang us).
         found.extend(here / name for name in sorted(names)
                      if not name.startswith(".") and (here / name).is_file())
@@ -115,7 +115,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any]) -> str:
+def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any],
+              also_skip: Path | None = None) -> str:
+    """`also_skip`: another output folder inside the book's (a catalogue's: other books')."""
     digest = hashlib.sha256()
     header = {"book": str(book_dir.resolve()), "options": options, "versions": library_versions(),
               "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH")}
@@ -123,7 +125,8 @@ def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any]) -> str:
     out = out_dir.resolve()
     fonts = [face.path for face in book_fonts().faces]
     digest.update(f"\0code\0{code_digest()}\0".encode())
-    for group, files in (("book", _files(book_dir.resolve(), out)), ("fonts", fonts)):
+    skip = {out, *([also_skip.resolve()] if also_skip is not None else [])}
+    for group, files in (("book", _files(book_dir.resolve(), skip)), ("fonts", fonts)):
         for path in files:
             digest.update(f"\0{group}\0{path}\0".encode())
             _feed(digest, path)
@@ -135,9 +138,9 @@ def code_digest() -> str:
     """bookbuild's own code, templates and styles: an edited checkout has the same version
     number, and must not be taken for the code that made a build or a kept layout."""
     digest = hashlib.sha256()
-    code = [p for p in _files(PACKAGE_DIR, None) if p.suffix == ".py"]
-    for group, files in (("code", code), ("templates", _files(TEMPLATES_DIR, None)),
-                         ("styles", _files(styles_dir(), None))):
+    code = [p for p in _files(PACKAGE_DIR, set()) if p.suffix == ".py"]
+    for group, files in (("code", code), ("templates", _files(TEMPLATES_DIR, set())),
+                         ("styles", _files(styles_dir(), set()))):
         for path in files:
             digest.update(f"\0{group}\0{path}\0".encode())
             _feed(digest, path)

@@ -93,11 +93,14 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal failures")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    build = add_command(commands, "build", help="build the EPUB and the PDF",
+    build = add_command(commands, "build", help="build the EPUB and the PDF (of one book or several)",
                                 description="Build BOOK_DIR into OUT/<slug>.epub and OUT/<slug>.pdf; "
                                             "several books (a catalogue) each into OUT/<its folder's "
-                                            "name>/, one after another, then a summary. A broken book "
-                                            "does not stop the others; the exit code is the worst.")
+                                            "name>/, one after another, then a summary table (book, "
+                                            "pages, seconds, result). A broken book does not stop the "
+                                            "others; the exit code is the worst. Two folders of the "
+                                            "same name are a usage error. Options go before or after "
+                                            "all the folders.")
     build.add_argument("book_dirs", nargs="*", metavar="BOOK_DIR",
                        help="the folder holding book.toml, or several (default: the current folder "
                             "when it holds book.toml, else book)")
@@ -175,9 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     signal.signal(signal.SIGTERM, _terminate)  # a CI job cancelled, `kill`: as Ctrl-C
     try:
-        code = reported(lambda: COMMANDS[args.command](args), args.debug)
-        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
-        return code
+        return reported(lambda: _flushed(COMMANDS[args.command](args)), args.debug)
     except BrokenPipeError:  # `bookbuild check | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
@@ -187,6 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bookbuild: interrupted; earlier outputs are left as they were", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _flushed(code: int) -> int:
+    sys.stdout.flush()  # here, where a closed pipe or a full disk is caught, not at the exit
+    return code
 
 
 def reported(run: Callable[[], int], debug: bool) -> int:
@@ -252,25 +258,40 @@ def run_build(args: argparse.Namespace) -> int:
 def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
     """Several books, one after another: each with every core (--jobs), so that no two books'
     layouts compete for them; a book's problems are said under its name and the next is built."""
-    names = [folder.resolve().name for folder in book_dirs]
-    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
-        shared = ", ".join(str(f) for f, n in zip(book_dirs, names, strict=True) if n == name)
+    # The folder's own name, as given ("." is the current folder's; a link keeps its name);
+    # compared as a case-insensitive file system would.
+    names = [Path(os.path.abspath(folder)).name for folder in book_dirs]
+    folded = [name.casefold() for name in names]
+    for name in dict.fromkeys(n for n in names if folded.count(n.casefold()) > 1):
+        shared = ", ".join(str(f) for f, n in zip(book_dirs, names, strict=True)
+                           if n.casefold() == name.casefold())
         print(f"bookbuild: error: two books are named {name} ({shared}): their outputs would share "
               f"{Path(args.out) / name}; rename a folder, or build them apart", file=sys.stderr)
         return EXIT_BAD_INPUT
     rows: list[tuple[str, str, float, str]] = []
     worst = EXIT_OK
-    for number, (folder, name) in enumerate(zip(book_dirs, names, strict=True), start=1):
-        if not args.quiet:
-            print(f"book {number} of {len(book_dirs)}: {name}", file=sys.stderr, flush=True)
-        started = time.perf_counter()
-        found: list[tuple[str, str]] = []
-        code = reported(functools.partial(build_book, args, folder, Path(args.out) / name, found),
-                        args.debug)
-        pages, result = found[0] if found else ("-", RESULTS[code])
-        rows.append((name, pages, time.perf_counter() - started, result))
-        worst = max(worst, code)  # 3 (internal) over 2 (bad input) over 0
+    try:
+        for number, (folder, name) in enumerate(zip(book_dirs, names, strict=True), start=1):
+            header = f"book {number} of {len(book_dirs)}: {name}"
+            if not args.quiet:
+                sys.stdout.flush()  # (the last book's lines before this one's, in a shared log)
+                print(header, file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            found: list[tuple[str, str]] = []
+            code = reported(functools.partial(build_book, args, folder, Path(args.out) / name,
+                                              found, Path(args.out)), args.debug)
+            if code and args.quiet:
+                print(f"({header})", file=sys.stderr)  # what the problems above belong to
+            pages, result = found[0] if found else ("-", RESULTS[code])
+            rows.append((name, pages, time.perf_counter() - started, result))
+            worst = max(worst, code)  # 3 (internal) over 2 (bad input) over 0
+    except KeyboardInterrupt:  # (Ctrl-C, SIGTERM) which books were built, then stop
+        if len(rows) < len(names):
+            rows.append((names[len(rows)], "-", 0.0, "interrupted"))
+        print_catalogue(rows, sys.stderr)
+        raise
     if not args.quiet:
+        sys.stdout.flush()
         print_catalogue(rows)
     return worst
 
@@ -278,16 +299,19 @@ def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
 RESULTS = {EXIT_OK: "built", EXIT_BAD_INPUT: "bad input", EXIT_INTERNAL: "internal error"}
 
 
-def print_catalogue(rows: list[tuple[str, str, float, str]]) -> None:
+def print_catalogue(rows: list[tuple[str, str, float, str]], stream: Any = None) -> None:
+    """The summary: book, pages (of the PDF built; "-" when none was laid out: unchanged, EPUB
+    only, failed), seconds, result."""
     width = max(len("book"), *(len(name) for name, *_ in rows))
-    print(f"{'book':<{width}}  {'pages':>5}  {'seconds':>7}  result")
+    print(f"{'book':<{width}}  {'pages':>5}  {'seconds':>7}  result", file=stream or sys.stdout)
     for name, pages, seconds, result in rows:
-        print(f"{name:<{width}}  {pages:>5}  {seconds:>7.1f}  {result}")
+        print(f"{name:<{width}}  {pages:>5}  {seconds:>7.1f}  {result}", file=stream or sys.stdout)
 
 
 def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
-               found: list[tuple[str, str]]) -> int:
-    """One book into `out_dir`; `found` gets its page count and how it went."""
+               found: list[tuple[str, str]], catalogue_out: Path | None = None) -> int:
+    """One book into `out_dir`; `found` gets its page count and how it went. `catalogue_out`:
+    the folder of every book's outputs, never an input of this one's."""
     from .cache import fresh_outputs, input_key
     from .writers.atomic import remove_stale_parts
 
@@ -296,7 +320,8 @@ def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
                  (("variant", args.pdf_variant), ("target", args.target)) if value}
     key = None
     if (book_dir / "book.toml").is_file() and not args.no_cache:
-        key = input_key(book_dir, out_dir, {"formats": formats, "strict": args.strict, **overrides})
+        key = input_key(book_dir, out_dir, {"formats": formats, "strict": args.strict, **overrides},
+                        also_skip=catalogue_out)
         unchanged = fresh_outputs(key, out_dir)
         if unchanged is not None:
             for path in unchanged:
