@@ -87,6 +87,11 @@ class Refusal:
     hint: str = _WHY
 
 
+# Attributes that would make an element a page-break marker (role="doc-pagebreak",
+# epub:type="pagebreak"): a false one would send a reader to a page the print edition has not.
+PAGE_MARKING = frozenset({"role", "epub:type"})
+
+
 def refusals(fragment: str, *, images: bool = False) -> list[Refusal]:
     """What the allow-list would remove from a chapter's HTML, each thing once. `images`: check
     <img src> here too (a chapter's images have their own, more precise checks in parse.py)."""
@@ -155,6 +160,8 @@ def _filter(tag: str, name: str, value: str, *, images: bool) -> str | None:
         return None  # inside an SVG: only a reference to the same document
     if name == "style" and not _loads_nothing(value):
         return None
+    if name in PAGE_MARKING and "pagebreak" in value.lower():
+        return None  # the print edition's page markers are bookbuild's own (pagelist.py)
     if name in _SVG_URL_ATTRIBUTES and not _loads_nothing(f"x: {value}"):
         return None  # fill="url(…)": only a gradient or pattern of the same drawing
     return value
@@ -184,6 +191,10 @@ def _attribute_refusal(tag: str, name: str, value: str) -> Refusal:
                        name)
     if value.strip().lower().startswith(("javascript:", "vbscript:")):
         return Refusal("html-javascript", "javascript: URLs are not allowed", value.strip()[:10])
+    if name in PAGE_MARKING:
+        return Refusal("html-pagebreak", "page-break markers are made from the print layout: a book "
+                       "may not set its own", "pagebreak", hint="remove it; the EPUB gets the print "
+                       "edition's pages by itself ([epub] page_list)")
     if (tag, name) == ("img", "src"):
         return Refusal("html-remote", "raw HTML may not load anything from the network", value.strip())
     if name in _SVG_URL_ATTRIBUTES:
