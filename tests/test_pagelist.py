@@ -218,7 +218,7 @@ def _marked(body: str, *starts: PageStart) -> str:
     for start in starts:
         position = pagelist._position(stream, start)
         assert position is not None
-        places.append((start, *pagelist._word_start(segments, position)))
+        places.append((start, *pagelist._word_start(segments, position, [s.before for s in segments])))
     for start, segment, index in reversed(places):
         pagelist._insert(pagelist._marker(start.label), segment, index)
     section = root.find(f".//{X}section")

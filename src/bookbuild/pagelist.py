@@ -67,6 +67,7 @@ def mark_pages(package: EpubPackage, starts: tuple[PageStart, ...], units: dict[
     trees = [etree.fromstring(document.content, xml_parser()) for document in package.documents]
     segments = _segments(trees, units)
     streams = {unit: "".join(counted(s.string) for s in found) for unit, found in segments.items()}
+    befores = {unit: [s.before for s in found] for unit, found in segments.items()}
     places: list[tuple[PageStart, _Segment, int]] = []
     for start in starts:
         found = segments.get(start.unit)
@@ -74,7 +75,7 @@ def mark_pages(package: EpubPackage, starts: tuple[PageStart, ...], units: dict[
             continue
         position = _position(streams[start.unit], start)
         if position is not None:
-            places.append((start, *_word_start(found, position)))
+            places.append((start, *_word_start(found, position, befores[start.unit])))
     changed: set[int] = set()
     for start, segment, index in reversed(places):  # the later places first: indexes hold
         _insert(_marker(start.label), segment, index)
@@ -148,10 +149,11 @@ def _occurrences(stream: str, snippet: str) -> Iterator[int]:
         index = stream.find(snippet, index + 1)
 
 
-def _word_start(segments: list[_Segment], position: int) -> tuple[_Segment, int]:
+def _word_start(segments: list[_Segment], position: int, befores: list[int]
+                ) -> tuple[_Segment, int]:
     """The text node and index where the word holding counted character `position` begins
     (the page's first word, when a hyphen cut it across the page break)."""
-    number = max(bisect.bisect_right([s.before for s in segments], position) - 1, 0)
+    number = max(bisect.bisect_right(befores, position) - 1, 0)  # (befores: each segment's)
     segment = segments[number]
     index = _index_of(segment.string, position - segment.before)
     while True:

@@ -14,6 +14,7 @@ where the two editions' text differs a little (the copyright page names another 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .model import Manuscript
@@ -70,6 +71,13 @@ def unit_ids(manuscript: Manuscript) -> frozenset[str]:
             ids.add(f"notes-{chapter.id}")
         ids.update(note.id for note in chapter.notes)
     return frozenset(ids)
+
+
+def numbered(starts: Iterable[tuple[str, int, str] | None], first_body_page: int
+             ) -> tuple[PageStart, ...]:
+    """Each page's start (None: no text), in page order, as PageStarts with their folios."""
+    return tuple(PageStart(index, folio(index, first_body_page), *start)
+                 for index, start in enumerate(starts) if start is not None)
 
 
 def folio(index: int, first_body_page: int) -> str:

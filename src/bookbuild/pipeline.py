@@ -213,7 +213,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
             if package is not None and page_list:
                 result.outputs.insert(0, write_epub_output(
-                    manuscript, package, pdf.page_starts if page_list else None,
+                    manuscript, package, pdf.page_starts,
                     out_dir / f"{slug}.epub", staging, timestamp, epub_seconds))
             result.warnings.extend(page_count_warnings(document, pdf.pages, pdf_target))
             result.outputs.append(Output(pdf_target, "pdf", pdf.path.stat().st_size,

@@ -242,11 +242,9 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None 
 
     with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
         rendered.write_pdf(handle, finisher=finish, **options)
-    starts = tuple(pagemap.PageStart(index, pagemap.folio(index, first_body_page), *start)
-                   for index, start in enumerate(page_starts(rendered.pages, document.page_units))
-                   if start is not None)
     return PdfResult(target, len(rendered.pages), layouts, band, unfitted_pages,
-                     page_starts=starts)
+                     page_starts=pagemap.numbered(page_starts(rendered.pages, document.page_units),
+                                                  first_body_page))
 
 
 def write_options(options: PdfOptions) -> dict[str, object]:

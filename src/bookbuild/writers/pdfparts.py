@@ -41,7 +41,7 @@ from weasyprint.text.fonts import get_hb_object_data
 from .. import __version__, parts, stylesheets
 from ..cache import code_digest, file_hash, library_versions
 from ..model import PrintDocument
-from ..pagemap import PageStart, folio, lower_roman
+from ..pagemap import PageStart, lower_roman, numbered
 from ..parts import PartLayout
 from ..printspec import GUTTER_BANDS, band_index
 from ..resources import book_fonts
@@ -157,11 +157,9 @@ class PartsBuild:
 
     def _page_starts(self, laid_out: list[PartLayout]) -> tuple[PageStart, ...]:
         """Where each page of the assembled book begins, with its folio."""
-        found = [start for part in laid_out
-                 for _page, start in zip(range(part.pages), part.page_starts, strict=True)]
-        body = parts.first_body_page(laid_out, bool(self.front))
-        return tuple(PageStart(index, folio(index, body), *start)
-                     for index, start in enumerate(found) if start is not None)
+        return numbered((start for part in laid_out
+                         for _page, start in zip(range(part.pages), part.page_starts, strict=True)),
+                        parts.first_body_page(laid_out, bool(self.front)))
 
     def lay_out(self, band: int, fit: bool) -> list[PartLayout]:
         done = dict(zip(self.body, self._run(self.body, band, {}, fit), strict=True))
