@@ -41,7 +41,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[check,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[check,dev,cluster]'
 	touch $@
 
 # DAISY Ace, the accessibility checker, with Debian's Chromium (it cannot download its own).
@@ -58,7 +58,7 @@ corpus: setup ace
 	$(BIN)/python tests/corpus.py $(CORPUS)
 
 bench: setup
-	$(BIN)/python -m pip install --quiet -e '.[check,dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[check,dev,cluster,bench]'
 	$(BIN)/python bench/run.py
 
 clean:

@@ -92,6 +92,11 @@ def user_key() -> bytes | None:
         return None
 
 
+def book_files(folder: Path) -> list[Path]:
+    """The regular files below `folder`, in a stable order, without hidden files and folders."""
+    return _files(folder, set())
+
+
 def _files(folder: Path, skip: set[Path]) -> list[Path]:
     found: list[Path] = []
     for root, dirs, names in os.walk(folder):
@@ -139,10 +144,13 @@ def code_digest() -> str:
     number, and must not be taken for the code that made a build or a kept layout."""
     digest = hashlib.sha256()
     code = [p for p in _files(PACKAGE_DIR, set()) if p.suffix == ".py"]
-    for group, files in (("code", code), ("templates", _files(TEMPLATES_DIR, set())),
-                         ("styles", _files(styles_dir(), set()))):
+    # (named from their folders, not from /: the same code installed elsewhere, on a cluster's
+    # worker, has the same digest)
+    for group, root, files in (("code", PACKAGE_DIR, code),
+                               ("templates", TEMPLATES_DIR, _files(TEMPLATES_DIR, set())),
+                               ("styles", styles_dir(), _files(styles_dir(), set()))):
         for path in files:
-            digest.update(f"\0{group}\0{path}\0".encode())
+            digest.update(f"\0{group}\0{path.relative_to(root)}\0".encode())
             _feed(digest, path)
     return digest.hexdigest()
 

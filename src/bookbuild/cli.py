@@ -10,6 +10,7 @@ import os
 import shlex
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cluster import SCHEDULER_VARIABLE
 from .diagnostics import BookError, Diagnostic
 from .manifest import PDF_VARIANTS, PRINT_TARGETS
 
@@ -121,6 +123,10 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", "-j", type=positive_number, metavar="N",
                        help="processes laying out the PDF's chapters at once (default: the CPUs "
                             "this process may use); the PDF is the same whatever N is")
+    build.add_argument("--scheduler", metavar="ADDRESS",
+                       help="lay the PDFs out on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: "
+                            f"${SCHEDULER_VARIABLE}, else this machine); needs bookbuild[cluster]; "
+                            "workers with other versions or typefaces than here are given no work")
 
     new = add_command(commands, "new", help="start a new book in a new folder",
                               description="Create DIR with a book.toml (every key explained), a "
@@ -250,14 +256,42 @@ class StatusLine:
 
 def run_build(args: argparse.Namespace) -> int:
     book_dirs = [Path(folder) for folder in args.book_dirs or [default_book_dir()]]
+    args.cluster = connect_cluster(args) if "pdf" in formats_of(args) else None
     if len(book_dirs) == 1:
         return build_book(args, book_dirs[0], Path(args.out), [])
     return build_catalogue(args, book_dirs)
 
 
+def connect_cluster(args: argparse.Namespace) -> Any:
+    """The cluster to lay out on (cluster.ClusterSpec), if one was named: its workers asked
+    what they run, in a process of its own (Dask's client runs threads, and this process forks
+    the builds); a line for each worker given no work."""
+    from .cluster import fit_workers, no_worker, scheduler_address
+    from .workers import Job
+
+    address = scheduler_address(args.scheduler)
+    if address is None:
+        return None
+    if not args.quiet:
+        print(f"connecting to the Dask scheduler at {address}", file=sys.stderr, flush=True)
+    spec, refused = Job(fit_workers, address).wait()
+    for line in refused:
+        print(line, file=sys.stderr)
+    if spec is None:
+        raise no_worker(address, refused)
+    return spec
+
+
+def formats_of(args: argparse.Namespace) -> tuple[str, ...]:
+    return ("epub", "pdf") if args.format == "all" else (args.format,)
+
+
 def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
-    """Several books, one after another: each with every core (--jobs), so that no two books'
-    layouts compete for them; a book's problems are said under its name and the next is built."""
+    """Several books at once, each in a process of its own, sharing --jobs layout slots (so that
+    no two books' layouts compete for the cores); each book's lines are printed when it is done,
+    under its name, and a broken book does not stop the others."""
+    from .workers import available_cpus, share_slots
+
     # The folder's own name, as given ("." is the current folder's; a link keeps its name);
     # compared as a case-insensitive file system would.
     names = [Path(os.path.abspath(folder)).name for folder in book_dirs]
@@ -268,32 +302,113 @@ def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
         print(f"bookbuild: error: two books are named {name} ({shared}): their outputs would share "
               f"{Path(args.out) / name}; rename a folder, or build them apart", file=sys.stderr)
         return EXIT_BAD_INPUT
-    rows: list[tuple[str, str, float, str]] = []
-    worst = EXIT_OK
-    try:
-        for number, (folder, name) in enumerate(zip(book_dirs, names, strict=True), start=1):
-            header = f"book {number} of {len(book_dirs)}: {name}"
-            if not args.quiet:
-                sys.stdout.flush()  # (the last book's lines before this one's, in a shared log)
-                print(header, file=sys.stderr, flush=True)
-            started = time.perf_counter()
-            found: list[tuple[str, str]] = []
-            code = reported(functools.partial(build_book, args, folder, Path(args.out) / name,
-                                              found, Path(args.out)), args.debug)
-            if code and args.quiet:
-                print(f"({header})", file=sys.stderr)  # what the problems above belong to
-            pages, result = found[0] if found else ("-", RESULTS[code])
-            rows.append((name, pages, time.perf_counter() - started, result))
-            worst = max(worst, code)  # 3 (internal) over 2 (bad input) over 0
-    except KeyboardInterrupt:  # (Ctrl-C, SIGTERM) which books were built, then stop
-        if len(rows) < len(names):
-            rows.append((names[len(rows)], "-", 0.0, "interrupted"))
-        print_catalogue(rows, sys.stderr)
-        raise
-    if not args.quiet:
+    jobs = args.jobs or available_cpus()
+    if args.cluster is None:
+        share_slots(jobs)
+    with tempfile.TemporaryDirectory(prefix="bookbuild-catalogue-") as logs:
+        catalogue = Catalogue(args, list(zip(book_dirs, names, strict=True)), Path(logs))
+        return catalogue.build(at_once=min(jobs, len(book_dirs)))
+
+
+class Catalogue:
+    """The books of one `build`, built `at_once` at a time; the summary table at the end."""
+
+    def __init__(self, args: argparse.Namespace, books: list[tuple[Path, str]], logs: Path):
+        self.args = args
+        self.books = books
+        self.logs = logs
+        self.rows: dict[int, tuple[str, str, float, str]] = {}
+        self.codes: dict[int, int] = {}
+        self.status = StatusLine() if sys.stderr.isatty() and not args.quiet else None
+
+    def build(self, at_once: int) -> int:
+        from .workers import ChildFailure, Job
+
+        waiting = list(range(len(self.books)))
+        running: dict[int, Job] = {}
+        try:
+            while waiting or running:
+                while waiting and len(running) < at_once:
+                    number = waiting.pop(0)
+                    folder, name = self.books[number]
+                    running[number] = Job(_book_in_process, self.args, folder,
+                                          Path(self.args.out) / name, Path(self.args.out),
+                                          self.logs / str(number), daemon=False)
+                self._show_progress(running)
+                for number in [n for n, job in running.items() if job.finished()]:
+                    job = running.pop(number)
+                    try:
+                        code, found = job.wait()
+                    except ChildFailure as failure:  # the book's process died (memory?)
+                        code, found = EXIT_INTERNAL, None
+                        failure_line = f"bookbuild: internal error: {failure}"
+                    else:
+                        failure_line = ""
+                    self._finished(number, code, found, time.perf_counter() - job.started,
+                                   failure_line)
+                time.sleep(0.1)
+        except KeyboardInterrupt:  # (Ctrl-C, SIGTERM) which books were built, then stop
+            for job in running.values():
+                job.cancel()
+            if self.status is not None:
+                self.status("")
+            rows = [self.rows.get(n, (name, "-", 0.0, "interrupted"))
+                    for n, (_folder, name) in enumerate(self.books)]
+            print_catalogue(rows, sys.stderr)
+            raise
+        if self.status is not None:
+            self.status("")
+        if not self.args.quiet:
+            sys.stdout.flush()
+            print_catalogue([self.rows[n] for n in range(len(self.books))])
+        return max(self.codes.values())  # 3 (internal) over 2 (bad input) over 0
+
+    def _show_progress(self, running: dict[int, Any]) -> None:
+        if self.status is not None and running:
+            names = ", ".join(self.books[n][1] for n in sorted(running))
+            self.status(f"{len(self.rows)} of {len(self.books)} books built; building {names}")
+
+    def _finished(self, number: int, code: int, found: tuple[str, str] | None, seconds: float,
+                  failure_line: str) -> None:
+        """Print what the book's process said, under the book's name, and note its row."""
+        name = self.books[number][1]
+        header = f"book {number + 1} of {len(self.books)}: {name}"
+        if self.status is not None:
+            self.status("")
         sys.stdout.flush()
-        print_catalogue(rows)
-    return worst
+        if not self.args.quiet:
+            print(header, file=sys.stderr, flush=True)
+        for stream, suffix in ((sys.stderr, ".err"), (sys.stdout, ".out")):
+            log = self.logs / f"{number}{suffix}"
+            if log.is_file():
+                stream.write(log.read_text(encoding="utf-8", errors="replace"))
+                stream.flush()
+        if failure_line:
+            print(failure_line, file=sys.stderr)
+        if code and self.args.quiet:
+            print(f"({header})", file=sys.stderr)  # what the problems above belong to
+        pages, result = found if found else ("-", RESULTS[code])
+        self.rows[number] = (name, pages, seconds, result)
+        self.codes[number] = code
+
+
+def _book_in_process(args: argparse.Namespace, folder: Path, out_dir: Path, catalogue_out: Path,
+                     log: Path) -> tuple[int, tuple[str, str] | None]:
+    """One book of a catalogue, in a process of its own: what it prints goes to `log`.out and
+    .err (read back by the catalogue), its exit code and (pages, result) come back."""
+    for stream, suffix in ((sys.stdout, ".out"), (sys.stderr, ".err")):
+        stream.flush()
+        handle = os.open(f"{log}{suffix}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(handle, stream.fileno())
+        os.close(handle)
+    found: list[tuple[str, str]] = []
+    try:
+        code = reported(functools.partial(build_book, args, folder, out_dir, found, catalogue_out),
+                        args.debug)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return code, found[0] if found else None
 
 
 RESULTS = {EXIT_OK: "built", EXIT_BAD_INPUT: "bad input", EXIT_INTERNAL: "internal error"}
@@ -315,7 +430,7 @@ def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
     from .cache import fresh_outputs, input_key
     from .writers.atomic import remove_stale_parts
 
-    formats = ("epub", "pdf") if args.format == "all" else (args.format,)
+    formats = formats_of(args)
     overrides = {key: value for key, value in
                  (("variant", args.pdf_variant), ("target", args.target)) if value}
     key = None
@@ -337,7 +452,8 @@ def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
     progress = StatusLine() if sys.stderr.isatty() and not args.quiet else None
     try:
         result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
-                       pdf_overrides=overrides, jobs=args.jobs, reuse_layouts=not args.no_cache)
+                       pdf_overrides=overrides, jobs=args.jobs, reuse_layouts=not args.no_cache,
+                       cluster=args.cluster)
     finally:
         if progress is not None:
             progress("")  # the problems that follow start on a clean line

@@ -93,6 +93,10 @@ class BookError(Exception):
         self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else diagnostics
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type[BookError], tuple[list[Diagnostic]]]:
+        # (raised on a cluster's worker, it crosses to the client pickled, diagnostics and all)
+        return (BookError, (self.diagnostics,))
+
 
 def book_error(path: Path | str, code: str, message: str, *, line: int | None = None,
                col: int | None = None, hint: str | None = None) -> BookError:

@@ -16,6 +16,7 @@ from lxml import html
 from PIL import Image
 
 from . import keptpages
+from .cluster import ClusterSpec
 from .coverfit import TITLE_MIN_PT, fit_title
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .glyphs import code_points, package_for, undrawable
@@ -166,8 +167,9 @@ def check_output_dir(out_dir: Path) -> None:
 def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
           strict: bool = False, progress: Progress | None = None,
           pdf_overrides: dict[str, Any] | None = None, jobs: int | None = None,
-          reuse_layouts: bool = True) -> BuildResult:
+          reuse_layouts: bool = True, cluster: ClusterSpec | None = None) -> BuildResult:
     """`jobs`: how many processes lay out the PDF's parts (None: every CPU this process may use);
+    `cluster`: lay them out on a Dask cluster's workers instead (cluster.py);
     `reuse_layouts`: take the chapters the last build parsed and the parts it laid out, where
     nothing they depend on changed."""
     say = progress or (lambda _message: None)
@@ -193,7 +195,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             pdf_target = out_dir / f"{slug}.pdf"
             layouts = PartCache(out_dir, slug) if reuse_layouts else None
             pdf_job = Job(write_pdf, document, staging.path_for(pdf_target), state.pages(slug),
-                          jobs or available_cpus(), layouts, daemon=False)
+                          jobs or available_cpus(), layouts, cluster, daemon=False)
         page_list = manuscript.book.epub.page_list
         layout_key = print_key(document) if page_list else ""
         package: EpubPackage | None = None

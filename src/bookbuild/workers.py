@@ -7,6 +7,7 @@ as a KeyboardInterrupt, so its atomic writes clean up after themselves.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import multiprocessing
@@ -16,7 +17,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -166,30 +167,77 @@ class Job:
 
 
 def run_all(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]], jobs: int) -> list[Any]:
-    """Run each (function, args) in a child of its own, at most `jobs` at a time; the results
-    in the order of the tasks. The first failure cancels the rest and is raised."""
+    """Run each (function, args) in a child of its own, at most `jobs` at a time (and, in a
+    catalogue, only while a shared slot is free: share_slots); the results in the order of the
+    tasks. The first failure cancels the rest and is raised."""
     results: list[Any] = [None] * len(tasks)
     waiting = list(enumerate(tasks))
     running: dict[int, Job] = {}
     try:
         while waiting or running:
-            while waiting and len(running) < max(1, jobs):
+            while waiting and len(running) < max(1, jobs) and _take_slot(block=not running):
                 index, (function, args) = waiting.pop(0)
                 # A Ctrl-C between the fork and this assignment would leave a child that no
                 # cancel reaches: held until the job is in `running`.
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
                 try:
                     running[index] = Job(function, *args)
+                except BaseException:
+                    _give_slot()
+                    raise
                 finally:
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
             multiprocessing.connection.wait([job._receive for job in running.values()], 0.2)
             for index in [i for i, job in running.items() if job.finished()]:
-                results[index] = running.pop(index).wait()
+                job = running.pop(index)
+                try:
+                    results[index] = job.wait()
+                finally:
+                    _give_slot()
     except BaseException:
         for job in running.values():
             job.cancel()
+            _give_slot()
         raise
     return results
+
+
+# A catalogue's layout slots: its books are built at once, in processes of their own, and their
+# layouts take turns for these, so that they never run more than --jobs layouts between them.
+_slots: Any = None
+
+
+def share_slots(count: int) -> None:
+    """From now on this process, and the processes it forks, run at most `count` layouts at once
+    between them."""
+    global _slots
+    _slots = _FORK.BoundedSemaphore(count)
+
+
+def _take_slot(block: bool) -> bool:
+    """A shared slot taken (always, outside a catalogue); `block`: wait for one (in turns of
+    0.2 s, so that a Ctrl-C is not held up)."""
+    if _slots is None:
+        return True
+    while not _slots.acquire(timeout=0.2 if block else 0):
+        if not block:
+            return False
+    return True
+
+
+def _give_slot() -> None:
+    if _slots is not None:
+        _slots.release()
+
+
+@contextlib.contextmanager
+def layout_slot() -> Iterator[None]:
+    """Hold a shared slot while laying out here, in this process (the one-process layout)."""
+    _take_slot(block=True)
+    try:
+        yield
+    finally:
+        _give_slot()
 
 
 def available_cpus() -> int:

@@ -59,13 +59,14 @@ class Layout:
     and the band."""
 
     def __init__(self, document: PrintDocument, band: int, source: HTML | None = None,
-                 page_css: str = ""):
+                 page_css: str = "", fetcher: BookFetcher | None = None):
         """`source`: the book's tree already parsed and prepared (parsed() below), reduced to one
-        part (parts.py) when `page_css` adds what a part needs; else the whole book."""
+        part (parts.py) when `page_css` adds what a part needs; else the whole book, fetching its
+        files with `fetcher` (default: from the book folder, bookbuild's and the typeface's)."""
         self.document = document
         self.split = source is None  # the whole book: fitted part by part
         # (a part's source fetches with the fetcher it was parsed with: its refusals are there)
-        self.fetcher = source.url_fetcher if source is not None else BookFetcher(
+        self.fetcher = source.url_fetcher if source is not None else fetcher or BookFetcher(
             allowed_roots(document.base_dir))
         self.page_css = CSS(string=document.page_css[band] + page_css, url_fetcher=self.fetcher)
         with self._weasyprint():
@@ -230,8 +231,9 @@ def _reparsed(source: HTML) -> HTML:
     return mended
 
 
-def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None) -> PdfResult:
-    rendered, layouts, band, unfitted_pages = layout_in_band(document, previous_pages)
+def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None = None,
+              fetcher: BookFetcher | None = None) -> PdfResult:
+    rendered, layouts, band, unfitted_pages = layout_in_band(document, previous_pages, fetcher)
     pad_to_even(rendered, document.page_css[band])
     first_body_page = body_start(rendered)
     options = write_options(document.options)
@@ -256,8 +258,8 @@ def write_options(options: PdfOptions) -> dict[str, object]:
     }
 
 
-def layout_in_band(document: PrintDocument, previous_pages: int | None
-                   ) -> tuple[Document, int, int, int]:
+def layout_in_band(document: PrintDocument, previous_pages: int | None,
+                   fetcher: BookFetcher | None = None) -> tuple[Document, int, int, int]:
     """Lay out with the gutter for the predicted page count; again only if the guess was wrong;
     then fit the lines of the layout whose band is right.
 
@@ -270,7 +272,7 @@ def layout_in_band(document: PrintDocument, previous_pages: int | None
     band = band_index(previous_pages or document.estimated_pages)
     valid: tuple[Layout, Document, int] | None = None
     for layouts in range(1, len(GUTTER_BANDS) + 2):
-        book = Layout(document, band)
+        book = Layout(document, band, fetcher=fetcher)
         rendered = book.render()
         needed = band_index(even(len(rendered.pages)))
         if needed <= band:

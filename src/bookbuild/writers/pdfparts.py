@@ -29,6 +29,7 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -40,12 +41,13 @@ from weasyprint.text.fonts import get_hb_object_data
 
 from .. import __version__, parts, stylesheets
 from ..cache import code_digest, file_hash, library_versions
+from ..cluster import ClusterSpec
 from ..model import PrintDocument
 from ..pagemap import PageStart, lower_roman, numbered
 from ..parts import PartLayout
 from ..printspec import GUTTER_BANDS, band_index
 from ..resources import book_fonts
-from ..workers import run_all
+from ..workers import layout_slot, run_all
 from . import assemble, pdf
 from .partcache import PartCache
 from .pdf import Layout, PdfResult, complete_to_unicode, even, page_starts, write_options
@@ -69,29 +71,85 @@ CARRIED = frozenset({"break-before", "page-break-before", "counter-reset", "coun
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None, jobs: int,
-              cache: PartCache | None = None) -> PdfResult:
-    """Lay the book out in parts, `jobs` at a time, and assemble them in `target`; with `cache`,
-    a part laid out before with all it depends on unchanged is taken from it. A PDF/A or PDF/UA
-    variant is laid out in one process: its structure (tags, CIDSets) is made by WeasyPrint for
-    the whole document, and the assembly does not carry it."""
+              cache: PartCache | None = None, cluster: ClusterSpec | None = None) -> PdfResult:
+    """Lay the book out in parts, `jobs` at a time (or on the `cluster`'s workers), and assemble
+    them in `target`; with `cache`, a part laid out before with all it depends on unchanged is
+    taken from it."""
+    remote = None
+    if cluster is not None:
+        from .pdfcluster import ClusterLayouts  # (Dask: only when asked for)
+
+        remote = ClusterLayouts(cluster, document)
+    try:
+        return _write_pdf(document, target, previous_pages, jobs, cache, remote)
+    finally:
+        if remote is not None:
+            remote.close()
+
+
+def _write_pdf(document: PrintDocument, target: Path, previous_pages: int | None, jobs: int,
+               cache: PartCache | None, remote: Layouts | None) -> PdfResult:
+    """A PDF/A or PDF/UA variant is laid out in one process: its structure (tags, CIDSets) is
+    made by WeasyPrint for the whole document, and the assembly does not carry it."""
+    def in_one_process(why: str) -> PdfResult:
+        layouts = remote or LocalLayouts(None, document, jobs)
+        return replace(layouts.whole(target, previous_pages), note=why)
+
     if document.options.variant is not None:
-        return _in_one_process(document, target, previous_pages,
-                               f"{document.options.variant} is laid out in one process")
+        return in_one_process(f"{document.options.variant} is laid out in one process")
     if document.stylesheets[1:]:  # the first is bookbuild's print.css
         names = ", ".join(path.name for path in document.stylesheets[1:])
-        return _in_one_process(document, target, previous_pages, "laid out in one process: the "
-                               f"book's own stylesheet ({names}) may carry from chapter to chapter")
-    build = PartsBuild(document, jobs, cache)
+        return in_one_process("laid out in one process: the book's own stylesheet "
+                              f"({names}) may carry from chapter to chapter")
+    build = PartsBuild(document, jobs, cache, remote)
     if build.styled:
-        return _in_one_process(document, target, previous_pages, "laid out in one process: "
-                               f"{build.styled} may carry from chapter to chapter")
+        return in_one_process(f"laid out in one process: {build.styled} may carry from chapter "
+                              "to chapter")
     if len(build.ids) < 2:
-        return pdf.write_pdf(document, target, previous_pages)  # nothing to share out
+        return in_one_process("")  # nothing to share out
     try:
         return build.write(target, previous_pages)
     except CannotAssemble as reason:
-        return _in_one_process(document, target, previous_pages,
-                               f"laid out in one process: {reason}")
+        return in_one_process(f"laid out in one process: {reason}")
+
+
+class Layouts(Protocol):
+    """Who lays the parts out: processes forked here (LocalLayouts) or a cluster's workers
+    (pdfcluster.ClusterLayouts). Each returns its results in the order of the requests."""
+
+    warm_up: bool  # whether laying a few paragraphs out here first helps the layouts
+
+    def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]
+              ) -> list[PartLayout]: ...
+
+    def folios(self, band: int, names: list[list[str]], front: bool) -> PartLayout: ...
+
+    def whole(self, target: Path, previous_pages: int | None) -> PdfResult: ...
+
+
+class LocalLayouts:
+    """Each layout in a process of its own, forked from this one with the tree parsed (so it
+    starts with it), `jobs` at a time."""
+
+    warm_up = True
+
+    def __init__(self, source: HTML | None, document: PrintDocument, jobs: int):
+        self.source = source
+        self.document = document
+        self.jobs = jobs
+
+    def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]) -> list[PartLayout]:
+        return run_all([(lay_out_part, (self.source, self.document, *request))
+                        for request in requests], self.jobs)
+
+    def folios(self, band: int, names: list[list[str]], front: bool) -> PartLayout:
+        found: PartLayout = run_all(
+            [(lay_out_folios, (self.source, self.document, band, names, front))], 1)[0]
+        return found
+
+    def whole(self, target: Path, previous_pages: int | None) -> PdfResult:
+        with layout_slot():  # (laid out here, in this process: it counts as one of the jobs)
+            return pdf.write_pdf(self.document, target, previous_pages)
 
 
 class CannotAssemble(Exception):
@@ -99,11 +157,13 @@ class CannotAssemble(Exception):
 
 
 class PartsBuild:
-    def __init__(self, document: PrintDocument, jobs: int, cache: PartCache | None):
+    def __init__(self, document: PrintDocument, jobs: int, cache: PartCache | None,
+                 remote: Layouts | None = None):
         self.document = document
         self.jobs = jobs
         self.cache = cache
         self.source = Layout(document, 0).source  # parsed once: every part is forked with it
+        self.pool: Layouts = remote or LocalLayouts(self.source, document, jobs)
         root = self.source.etree_element
         self.styled = styled_across_parts(root)
         self.title = parts.title_text(root)
@@ -186,15 +246,14 @@ class PartsBuild:
         # The longest first (by the length of its HTML), so that no long part starts last and
         # keeps the others waiting; the results are the same in any order.
         missing.sort(key=lambda item: -len(self.trees[item[0]]))
-        if len(missing) > 1 and not self.warmed:
+        if len(missing) > 1 and not self.warmed and self.pool.warm_up:
             self._warm_up(band)
-        tasks = [(lay_out_part, (self.source, self.document, i, band, numbers, self.title, fit))
-                 for i, _ in missing]
-        for (i, key), part in zip(missing, run_all(tasks, self.jobs), strict=True):
-            found[i] = part
+        requests = [(i, band, numbers, self.title, fit) for i, _ in missing]
+        for (i, key), laid in zip(missing, self.pool.parts(requests), strict=True):
+            found[i] = laid
             self.laid += 1
             if self.cache is not None:
-                self.cache.put(key, part)
+                self.cache.put(key, laid)
         return [part for i in indices if (part := found[i]) is not None]
 
     def _warm_up(self, band: int) -> None:
@@ -223,8 +282,7 @@ class PartsBuild:
                       bool(self.front))
         found = self.cache.get(key) if self.cache is not None else None
         if found is None:
-            task = (lay_out_folios, (self.source, self.document, band, names, bool(self.front)))
-            found = run_all([task], 1)[0]
+            found = self.pool.folios(band, names, bool(self.front))
             if self.cache is not None:
                 self.cache.put(key, found)
         self.seconds["folios"] = found.seconds
@@ -367,11 +425,6 @@ def _as_plain_data(rendered: Document, document: PrintDocument, first_pages: int
     return PartLayout(buffer.getvalue(), len(rendered.pages), first_pages, layouts, names,
                       anchors, bookmarks, fonts, round(time.perf_counter() - started, 3),
                       unmergeable, page_starts(rendered.pages, document.page_units))
-
-
-def _in_one_process(document: PrintDocument, target: Path, previous_pages: int | None,
-                    why: str) -> PdfResult:
-    return replace(pdf.write_pdf(document, target, previous_pages), note=why)
 
 
 def styled_across_parts(root: Element) -> str:

@@ -1,0 +1,192 @@
+"""The print layouts on a Dask cluster (cluster.py): the same tasks as on this machine
+(pdfparts.py), run by its workers.
+
+A worker shares nothing with this machine but the task: the book's HTML and the files it may
+load travel with it (SentBook, scattered once per book), and the worker parses the HTML itself.
+It fetches through SentFetcher, the sandbox of a worker: the files sent, bookbuild's own styles
+and templates, and the typeface files whose digests match this machine's (checked at connect),
+nothing else, never the worker's disk at the book's paths. URLs keep this machine's paths, so the
+PDF's bytes (image names are digests of their URLs) are the ones a local layout makes; what
+comes back is plain data (parts.PartLayout, a PDF's bytes), written here, atomically, as ever.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import functools
+import hashlib
+import posixpath
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .. import cache
+from ..cluster import ClusterSpec, client
+from ..mediatypes import media_type
+from ..model import PrintDocument
+from ..parts import PartLayout
+from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
+from ..sandbox import BookFetcher
+from . import pdf, pdfparts
+
+
+@dataclass(frozen=True)
+class SentBook:
+    """What a worker needs to lay the book out: its document and every file it may load."""
+
+    document: PrintDocument
+    files: dict[str, bytes]  # the book folder's files a layout can load, by their path here
+    own: tuple[tuple[str, str], ...]  # (bookbuild's folder here, "styles" | "templates")
+    fonts: tuple[tuple[str, str], ...]  # (a typeface file here, its sha256)
+    token: str  # what the parsed tree depends on, hashed: a worker parses each book once
+
+
+def sent_book(document: PrintDocument) -> SentBook:
+    root = document.base_dir
+    real_root = root.resolve()
+    files = {str(path): path.read_bytes() for path in cache.book_files(root)
+             if media_type(path) is not None and path.resolve().is_relative_to(real_root)}
+    own = ((str(styles_dir()), "styles"), (str(TEMPLATES_DIR), "templates"))
+    fonts = tuple((str(face.path), cache.file_hash(face.path)) for face in book_fonts().faces)
+    digest = hashlib.sha256(document.html.encode())
+    for path, data in sorted(files.items()):
+        digest.update(f"\0{path}\0{hashlib.sha256(data).hexdigest()}".encode())
+    digest.update(repr((str(root), own, fonts)).encode())
+    return SentBook(document, files, own, fonts, digest.hexdigest())
+
+
+class SentResponse(URLFetcherResponse):
+    @property
+    def path(self) -> None:
+        """No path: WeasyPrint would read the file again from it, on the worker's disk."""
+        return None
+
+
+class SentFetcher(BookFetcher):
+    """A worker's sandbox: serves what was sent, bookbuild's own folders and the matching
+    typeface files, under this machine's URLs; refuses everything else."""
+
+    def __init__(self, book: SentBook):
+        super().__init__(())
+        self.book = book
+        folders = {"styles": styles_dir(), "templates": TEMPLATES_DIR}
+        mine = _typeface_files()
+        self.fonts = {theirs: mine[digest] for theirs, digest in book.fonts if digest in mine}
+        self.folders = [(theirs, folders[kind]) for theirs, kind in book.own]
+        self.folders += [(posixpath.dirname(theirs), path.parent) for theirs, path in self.fonts.items()]
+
+    def fetch(self, url: str, headers: dict | None = None) -> Any:
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return URLFetcher.fetch(self, url, headers)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise self._refuse(url, "a book may not load anything from the network")
+        path = posixpath.normpath(unquote(parts.path))
+        body = self.book.files.get(path)
+        if body is None and path in self.fonts:
+            body = self.fonts[path].read_bytes()
+        for theirs, mine in self.folders if body is None else ():
+            if path.startswith(theirs.rstrip("/") + "/"):
+                local = (mine / posixpath.relpath(path, theirs)).resolve()
+                if local.is_relative_to(mine.resolve()) and local.is_file():
+                    body = local.read_bytes()
+                    break
+        if body is None:
+            raise self._refuse(url, "the file is outside the book folder")
+        return SentResponse(url, body, {"Content-Type": media_type(path) or "application/octet-stream"})
+
+
+# A worker's books parsed (the book's token: its tree, prepared): each task takes a copy of the
+# tree, as a forked layout process does of this machine's. A few, not all: a worker lays out
+# one book after another.
+_parsed: OrderedDict[str, HTML] = OrderedDict()
+KEPT_PARSES = 2
+
+
+@functools.cache
+def _typeface_files() -> dict[str, Path]:
+    """This worker's typeface files, by their sha256."""
+    return {cache.file_hash(face.path): face.path for face in book_fonts().faces}
+
+
+def _source(book: SentBook) -> HTML:
+    """The book's tree, parsed and prepared, its own copy; fetching with a fetcher of its own."""
+    source = _parsed.pop(book.token, None)
+    if source is None:
+        source = pdf.parsed(book.document, SentFetcher(book))
+    _parsed[book.token] = source
+    while len(_parsed) > KEPT_PARSES:
+        _parsed.popitem(last=False)
+    mine = pdfparts._with_tree(source, copy.deepcopy(source.etree_element))
+    mine.url_fetcher = SentFetcher(book)  # (its refusals are this task's)
+    return mine
+
+
+def lay_out_part(book: SentBook, index: int, band: int, numbers: dict[str, str], title: str,
+                 fit: bool) -> PartLayout:
+    """On a worker: pdfparts.lay_out_part, from the book sent."""
+    return pdfparts.lay_out_part(_source(book), book.document, index, band, numbers, title, fit)
+
+
+def lay_out_folios(book: SentBook, band: int, names: list[list[str]], front: bool) -> PartLayout:
+    """On a worker: pdfparts.lay_out_folios, from the book sent."""
+    return pdfparts.lay_out_folios(_source(book), book.document, band, names, front)
+
+
+def write_whole(book: SentBook, previous_pages: int | None) -> tuple[bytes, pdf.PdfResult]:
+    """On a worker: the book laid out in one process (pdf.write_pdf), its PDF as bytes."""
+    with tempfile.TemporaryDirectory(prefix="bookbuild-") as folder:
+        target = Path(folder) / "book.pdf"
+        result = pdf.write_pdf(book.document, target, previous_pages, SentFetcher(book))
+        return target.read_bytes(), result
+
+
+class ClusterLayouts:
+    """pdfparts.LocalLayouts' work, on the cluster's workers: submitted through the client's
+    concurrent.futures executor, the results in the order of the tasks; the first failure
+    cancels the rest and is raised."""
+
+    warm_up = False  # (a worker has nothing forked from here to start with)
+
+    def __init__(self, spec: ClusterSpec, document: PrintDocument):
+        self.client = client(spec.address)
+        options: dict[str, Any] = {"pure": False}
+        if spec.workers is not None:  # some workers differ from this machine: not those
+            options.update(workers=list(spec.workers), allow_other_workers=False)
+        self.executor = self.client.get_executor(**options)
+        self.book = self.client.scatter(sent_book(document), hash=False)
+
+    def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]) -> list[PartLayout]:
+        return self._all([(lay_out_part, (self.book, *request)) for request in requests])
+
+    def folios(self, band: int, names: list[list[str]], front: bool) -> PartLayout:
+        found: PartLayout = self._all([(lay_out_folios, (self.book, band, names, front))])[0]
+        return found
+
+    def whole(self, target: Path, previous_pages: int | None) -> pdf.PdfResult:
+        data, result = self._all([(write_whole, (self.book, previous_pages))])[0]
+        with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
+            handle.write(data)
+        return replace(result, path=target)
+
+    def _all(self, tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
+        futures = [self.executor.submit(function, *args) for function, args in tasks]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                future.result()  # (the first to fail raises, whichever it is)
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False)
+        self.client.close()
