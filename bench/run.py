@@ -313,7 +313,7 @@ def catalogue_rows(count: int, books_dir: Path, scratch: Path, jobs: int) -> lis
                               "-q", "--no-cache", "--jobs", str(n)])
     pages = sum(pages_of(pdf_in(out)) for out in (scratch / "catalogue-jobs1").iterdir() if out.is_dir())
     rate = {n: pages / sample.seconds for n, sample in samples.items()}
-    return [{
+    rows = [{
         "book": f"catalogue-{count}", "pages": pages, "measure": f"catalogue-jobs{n}",
         "seconds": round(sample.seconds, 3), "peak_mb": round(sample.peak_mb, 1),
         "baseline": None if n == 1 else "catalogue-jobs1",
@@ -325,6 +325,36 @@ def catalogue_rows(count: int, books_dir: Path, scratch: Path, jobs: int) -> lis
         "pages_per_second": round(rate[n], 2),
         "of_n_times_jobs1": round(rate[n] / (n * rate[1]), 3),
     } for n, sample in samples.items()]
+    return rows + cluster_rows(books, scratch, jobs, pages, samples[jobs], rate)
+
+
+def cluster_rows(books: list[Path], scratch: Path, jobs: int, pages: int, local: Sample,
+                 rate: dict[int, float]) -> list[dict]:
+    """The same catalogue on a Dask LocalCluster of `jobs` worker processes (one thread each),
+    against `--jobs N` here (>= 0.8 wanted). The peak memory is the client's: the workers' are
+    not its children."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        print("no cluster row: Dask's distributed is not installed (bookbuild[cluster])", file=sys.stderr)
+        return []
+    out = scratch / "catalogue-cluster"
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", host="127.0.0.1") as cluster:
+        sample = measure([PYTHON, "-m", "bookbuild", "build", *map(str, books), "--out", str(out),
+                          "-q", "--no-cache", "--scheduler", cluster.scheduler_address])
+    produced = sum(pages_of(pdf_in(folder)) for folder in out.iterdir() if folder.is_dir())
+    assert produced == pages, f"the cluster made {produced} pages, the local build {pages}"
+    return [{
+        "book": f"catalogue-{len(books)}", "pages": pages, "measure": f"catalogue-cluster{jobs}",
+        "seconds": round(sample.seconds, 3), "peak_mb": round(sample.peak_mb, 1),
+        "baseline": f"catalogue-jobs{jobs}", "baseline_seconds": round(local.seconds, 3),
+        "baseline_peak_mb": round(local.peak_mb, 1),
+        "ratio": round((pages / sample.seconds) / rate[jobs], 3),  # (>= 0.8 wanted)
+        "peak_ratio": round(sample.peak_mb / local.peak_mb, 3),
+        "pages_per_second": round(pages / sample.seconds, 2),
+        "of_n_times_jobs1": round((pages / sample.seconds) / (jobs * rate[1]), 3),
+    }]
 
 
 def edited(text: str, case: str) -> str:

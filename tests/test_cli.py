@@ -220,3 +220,35 @@ def test_a_catalogue_built_from_inside_a_book_does_not_take_the_others_outputs_f
     assert again.returncode == 0
     table = dict((row.split()[0], row.split()[-1]) for row in again.stdout.splitlines()[-2:])
     assert table == {"first": "unchanged", "second": "built"}
+
+
+SLOTS_SCRIPT = """
+import sys, time
+from pathlib import Path
+from bookbuild import workers
+
+log = Path(sys.argv[1])
+
+def layout(book, part):
+    with (log / f"{book}-{part}").open("w") as handle:
+        handle.write(f"{time.monotonic()} ")
+        time.sleep(0.4)
+        handle.write(f"{time.monotonic()}")
+
+def book(number):  # each book as a catalogue builds it: its own process, all its jobs
+    return workers.run_all([(layout, (number, part)) for part in range(3)], 2)
+
+workers.share_slots(2)
+books = [workers.Job(book, number, daemon=False) for number in range(3)]
+for job in books:
+    job.wait()
+"""
+
+
+def test_the_books_of_a_catalogue_share_the_jobs_never_more_layouts_at_once(tmp_path: Path) -> None:
+    """Three books at once, each asking for 2 layout processes: 2 at a time between them."""
+    subprocess.run([sys.executable, "-c", SLOTS_SCRIPT, str(tmp_path)], check=True, timeout=120)
+    spans = [tuple(map(float, path.read_text().split())) for path in tmp_path.iterdir()]
+    assert len(spans) == 9
+    most = max(sum(start <= moment < end for start, end in spans) for moment, _ in spans)
+    assert most == 2
