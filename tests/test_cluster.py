@@ -143,6 +143,38 @@ def test_a_cluster_of_no_fit_worker_is_exit_2_naming_each(dask_cluster: tuple[st
     assert not (tmp_path / "out").exists()
 
 
+def test_a_worker_that_joins_after_the_check_and_differs_fails_the_build_in_one_line(
+        dask_cluster: tuple[str, object], tmp_path: Path) -> None:
+    """What a worker runs is checked again with each task: the check at connect did not see it."""
+    address, client = dask_cluster
+    client.run(_pretend_other_pango_for_tasks)  # type: ignore[attr-defined]
+    try:
+        result = run_bookbuild("build", BOOKS / "features", "--out", tmp_path / "out",
+                               "--scheduler", address, "-q")
+    finally:
+        client.run(_restore_environment_for_tasks)  # type: ignore[attr-defined]
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "error[cluster]: this worker joined the cluster after the check and differs from the " \
+           "client: Pango 0.0.1 there" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def _pretend_other_pango_for_tasks() -> None:
+    from bookbuild.writers import pdfcluster
+
+    pdfcluster._environment.cache_clear()
+    pdfcluster.real_environment = pdfcluster.worker_environment  # type: ignore[attr-defined]
+    pdfcluster.worker_environment = lambda: {**cluster.worker_environment(), "Pango": "0.0.1"}
+
+
+def _restore_environment_for_tasks() -> None:
+    from bookbuild.writers import pdfcluster
+
+    pdfcluster.worker_environment = pdfcluster.real_environment  # type: ignore[attr-defined]
+    pdfcluster._environment.cache_clear()
+
+
 def _pretend_other_weasyprint() -> None:
     real = cluster.worker_environment
     cluster.real_environment = real  # type: ignore[attr-defined]
@@ -198,7 +230,7 @@ def test_the_book_travels_with_the_task_and_the_worker_reads_nothing_of_its_fold
     document = _print_document(book)
     local = pdf.write_pdf(document, tmp_path / "local.pdf")  # type: ignore[arg-type]
     sent = pdfcluster.sent_book(document)  # type: ignore[arg-type]
-    assert sorted(Path(name).name for name in sent.files) == ["square.png"]
+    assert sorted(Path(name).name for name in sent.files) == ["square.png"]  # not the Markdown
     book.rename(tmp_path / "gone")
     data, result = pdfcluster.write_whole(sent, None)
     assert data == (tmp_path / "local.pdf").read_bytes()
@@ -216,7 +248,13 @@ def test_a_workers_sandbox_serves_what_was_sent_and_nothing_else(tmp_path: Path)
     image = fetcher.fetch((book / "images" / "square.png").as_uri())
     assert image.read() == (book / "images" / "square.png").read_bytes()
     assert image.path is None  # (WeasyPrint would read the worker's disk at that path)
-    for url in [(book / "notes.txt").as_uri(), (book / ".." / "features" / "../x.png").as_uri(),
-                "file:///etc/passwd", "https://example.com/a.png"]:
-        with pytest.raises(RefusedResource):
+    (tmp_path / "secret.png").write_bytes(b"not the book's")
+    (book / "linked").symlink_to(tmp_path)
+    outside = [(book / ".." / "features" / "../secret.png").as_uri(),
+               (book / "images").as_uri() + "/%2e%2e/%2E%2E/secret.png", "file:///etc/passwd",
+               (book / "linked" / "secret.png").as_uri()]
+    for url in [*outside, (book / "notes.txt").as_uri(), "https://example.com/a.png"]:
+        with pytest.raises(RefusedResource) as refused:
             fetcher.fetch(url)
+        if url in outside[:3]:
+            assert refused.value.reason == "the file is outside the book folder"

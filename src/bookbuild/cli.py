@@ -98,7 +98,8 @@ def make_parser() -> argparse.ArgumentParser:
     build = add_command(commands, "build", help="build the EPUB and the PDF (of one book or several)",
                                 description="Build BOOK_DIR into OUT/<slug>.epub and OUT/<slug>.pdf; "
                                             "several books (a catalogue) each into OUT/<its folder's "
-                                            "name>/, one after another, then a summary table (book, "
+                                            "name>/, --jobs books at once sharing --jobs layout "
+                                            "processes, then a summary table (book, "
                                             "pages, seconds, result). A broken book does not stop the "
                                             "others; the exit code is the worst. Two folders of the "
                                             "same name are a usage error. Options go before or after "
@@ -121,8 +122,10 @@ def make_parser() -> argparse.ArgumentParser:
                        help="build everything again, even when nothing has changed since the "
                             "last build (no chapter is taken parsed or laid out from it)")
     build.add_argument("--jobs", "-j", type=positive_number, metavar="N",
-                       help="processes laying out the PDF's chapters at once (default: the CPUs "
-                            "this process may use); the PDF is the same whatever N is")
+                       help="processes laying out the PDF's chapters at once, and books built at "
+                            "once in a catalogue (default: the CPUs this process may use); the PDF "
+                            "is the same whatever N is; with --scheduler, the books this machine "
+                            "prepares at once")
     build.add_argument("--scheduler", metavar="ADDRESS",
                        help="lay the PDFs out on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: "
                             f"${SCHEDULER_VARIABLE}, else this machine); needs bookbuild[cluster]; "
@@ -256,8 +259,8 @@ class StatusLine:
 
 def run_build(args: argparse.Namespace) -> int:
     book_dirs = [Path(folder) for folder in args.book_dirs or [default_book_dir()]]
-    args.cluster = connect_cluster(args) if "pdf" in formats_of(args) else None
     if len(book_dirs) == 1:
+        args.cluster = connect_cluster(args)
         return build_book(args, book_dirs[0], Path(args.out), [])
     return build_catalogue(args, book_dirs)
 
@@ -270,7 +273,7 @@ def connect_cluster(args: argparse.Namespace) -> Any:
     from .workers import Job
 
     address = scheduler_address(args.scheduler)
-    if address is None:
+    if address is None or "pdf" not in formats_of(args):  # (the EPUB has nothing to lay out)
         return None
     if not args.quiet:
         print(f"connecting to the Dask scheduler at {address}", file=sys.stderr, flush=True)
@@ -302,10 +305,11 @@ def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
         print(f"bookbuild: error: two books are named {name} ({shared}): their outputs would share "
               f"{Path(args.out) / name}; rename a folder, or build them apart", file=sys.stderr)
         return EXIT_BAD_INPUT
+    args.cluster = connect_cluster(args)
     jobs = args.jobs or available_cpus()
-    if args.cluster is None:
-        share_slots(jobs)
     with tempfile.TemporaryDirectory(prefix="bookbuild-catalogue-") as logs:
+        if args.cluster is None:
+            share_slots(jobs, Path(logs))
         catalogue = Catalogue(args, list(zip(book_dirs, names, strict=True)), Path(logs))
         return catalogue.build(at_once=min(jobs, len(book_dirs)))
 
@@ -347,14 +351,17 @@ class Catalogue:
                     self._finished(number, code, found, time.perf_counter() - job.started,
                                    failure_line)
                 time.sleep(0.1)
-        except KeyboardInterrupt:  # (Ctrl-C, SIGTERM) which books were built, then stop
+        except BaseException as error:
+            for job in running.values():  # all at once: each then cleans up while we wait
+                job.interrupt()
             for job in running.values():
                 job.cancel()
-            if self.status is not None:
-                self.status("")
-            rows = [self.rows.get(n, (name, "-", 0.0, "interrupted"))
-                    for n, (_folder, name) in enumerate(self.books)]
-            print_catalogue(rows, sys.stderr)
+            if isinstance(error, KeyboardInterrupt):  # (Ctrl-C, SIGTERM) what was built, then stop
+                if self.status is not None:
+                    self.status("")
+                rows = [self.rows.get(n, (name, "-", 0.0, "not built" if n in waiting else
+                                          "interrupted")) for n, (_folder, name) in enumerate(self.books)]
+                print_catalogue(rows, sys.stderr)
             raise
         if self.status is not None:
             self.status("")

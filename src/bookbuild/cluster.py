@@ -67,13 +67,15 @@ def fit_workers(address: str) -> tuple[ClusterSpec | None, list[str]]:
     connected = client(address)
     try:
         found: dict[str, Any] = connected.run(worker_environment, on_error="return")
+        threads = {worker: info.get("nthreads", 1)
+                   for worker, info in connected.scheduler_info()["workers"].items()}
     finally:
         connected.close()
     here = worker_environment()
     fit: list[str] = []
     refused: list[str] = []
     for worker, theirs in sorted(found.items()):
-        differs = differences(here, theirs)
+        differs = differences(here, theirs) or one_thread(threads.get(worker, 1))
         if differs:
             refused.append(f"bookbuild: worker {worker} is given no work: {differs}")
         else:
@@ -89,6 +91,14 @@ def no_worker(address: str, refused: list[str]) -> BookError:
                     "start `dask worker` where bookbuild and its typefaces are installed as here")
 
 
+def one_thread(threads: int) -> str:
+    """Why a worker of several threads is given no work ("" when it has one)."""
+    if threads <= 1:
+        return ""
+    return (f"it runs {threads} threads; start it with --nthreads 1 (and --nworkers N for N cores): "
+            "a layout is one process's work")
+
+
 def differences(here: dict[str, str], theirs: Any) -> str:
     """What a worker runs that this machine does not, in words ("" when nothing differs)."""
     if isinstance(theirs, BaseException):  # bookbuild cannot even be imported there
@@ -98,12 +108,13 @@ def differences(here: dict[str, str], theirs: Any) -> str:
 
 
 def worker_environment() -> dict[str, str]:
-    """What a layout's bytes depend on besides its task (run on each worker, and here)."""
+    """What a layout's bytes depend on besides its task (run on each worker, and here): the
+    code, the libraries (those the layout cache's keys name too) and the typeface files."""
     from importlib import metadata
 
     from weasyprint.text.ffi import pango
 
-    from .cache import code_digest, file_hash
+    from .cache import code_digest, file_hash, library_versions
     from .resources import book_fonts, fallback_fonts
 
     pango_version = pango.pango_version()
@@ -113,6 +124,8 @@ def worker_environment() -> dict[str, str]:
         "WeasyPrint": metadata.version("weasyprint"),
         "Pango": f"{pango_version // 10000}.{pango_version // 100 % 100}.{pango_version % 100}",
         "HarfBuzz": harfbuzz_version(),
+        **{name: version for name, version in library_versions().items()
+           if name not in ("bookbuild", "weasyprint")},
     }
     for face in book_fonts().faces:
         found[f"{face.family} {face.style} {face.weight}"] = file_hash(face.path)[:12]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -156,6 +158,11 @@ class Job:
         """The child has sent its outcome, or died without one (wait() then says so)."""
         return self._receive.poll(0) or not self._process.is_alive()
 
+    def interrupt(self) -> None:
+        """Send the child a Ctrl-C (cancel() then waits for it)."""
+        if self._process.is_alive() and self._process.pid is not None:
+            os.kill(self._process.pid, signal.SIGINT)
+
     def cancel(self) -> None:
         """Interrupt the child as Ctrl-C would, so that it removes its temporary files."""
         if self._process.is_alive() and self._process.pid is not None:
@@ -173,71 +180,101 @@ def run_all(tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]], jobs: int) 
     results: list[Any] = [None] * len(tasks)
     waiting = list(enumerate(tasks))
     running: dict[int, Job] = {}
+    slots: dict[int, int] = {}  # the slot each running job holds
     try:
         while waiting or running:
-            while waiting and len(running) < max(1, jobs) and _take_slot(block=not running):
+            while waiting and len(running) < max(1, jobs):
+                slot = _take_slot(block=not running)
+                if slot is None:
+                    break
                 index, (function, args) = waiting.pop(0)
+                slots[index] = slot
                 # A Ctrl-C between the fork and this assignment would leave a child that no
                 # cancel reaches: held until the job is in `running`.
                 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
                 try:
                     running[index] = Job(function, *args)
-                except BaseException:
-                    _give_slot()
-                    raise
                 finally:
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
             multiprocessing.connection.wait([job._receive for job in running.values()], 0.2)
             for index in [i for i, job in running.items() if job.finished()]:
                 job = running.pop(index)
-                try:
-                    results[index] = job.wait()
-                finally:
-                    _give_slot()
+                results[index] = job.wait()
+                _give_slot(slots.pop(index))
     except BaseException:
         for job in running.values():
             job.cancel()
-            _give_slot()
+        for slot in slots.values():
+            _give_slot(slot)
         raise
     return results
 
 
 # A catalogue's layout slots: its books are built at once, in processes of their own, and their
 # layouts take turns for these, so that they never run more than --jobs layouts between them.
-_slots: Any = None
+# A slot is a byte of a shared file, locked with a POSIX record lock by the process that lays
+# out or starts the layout: the kernel frees it when that process ends, however it ends (killed,
+# out of memory), so no book can wait for a slot nobody holds. Such locks are not inherited by
+# forked children, and a process's own lock never blocks it: it keeps count of its own (_held).
+_slots: tuple[int, int] | None = None  # (the file's descriptor, how many slots)
+_held: tuple[int, set[int]] = (0, set())  # (the process, the slots it holds)
+SLOT_WAIT = 0.1  # seconds between two looks for a free slot
 
 
-def share_slots(count: int) -> None:
+def share_slots(count: int, folder: Path) -> None:
     """From now on this process, and the processes it forks, run at most `count` layouts at once
-    between them."""
+    between them; their locks are in a file in `folder`."""
     global _slots
-    _slots = _FORK.BoundedSemaphore(count)
+    handle, path = tempfile.mkstemp(prefix="slots-", dir=folder)
+    os.unlink(path)  # (the descriptor is enough: forked processes inherit it)
+    _slots = (handle, count)
 
 
-def _take_slot(block: bool) -> bool:
-    """A shared slot taken (always, outside a catalogue); `block`: wait for one (in turns of
-    0.2 s, so that a Ctrl-C is not held up)."""
+def _my_slots() -> set[int]:
+    global _held
+    if _held[0] != os.getpid():  # a forked child holds none of its parent's locks
+        _held = (os.getpid(), set())
+    return _held[1]
+
+
+def _take_slot(block: bool) -> int | None:
+    """A shared slot taken: its number (-1 outside a catalogue: there is no limit but --jobs);
+    None when none is free and not `block`. Waiting, it looks again every SLOT_WAIT seconds,
+    so that a Ctrl-C is not held up."""
     if _slots is None:
-        return True
-    while not _slots.acquire(timeout=0.2 if block else 0):
+        return -1
+    handle, count = _slots
+    mine = _my_slots()
+    while True:
+        for slot in range(count):
+            if slot in mine:
+                continue
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, slot)
+            except OSError:
+                continue
+            mine.add(slot)
+            return slot
         if not block:
-            return False
-    return True
+            return None
+        time.sleep(SLOT_WAIT)
 
 
-def _give_slot() -> None:
-    if _slots is not None:
-        _slots.release()
+def _give_slot(slot: int) -> None:
+    if _slots is not None and slot >= 0:
+        fcntl.lockf(_slots[0], fcntl.LOCK_UN, 1, slot)
+        _my_slots().discard(slot)
 
 
 @contextlib.contextmanager
 def layout_slot() -> Iterator[None]:
     """Hold a shared slot while laying out here, in this process (the one-process layout)."""
-    _take_slot(block=True)
+    slot = _take_slot(block=True)
+    assert slot is not None
     try:
         yield
     finally:
-        _give_slot()
+        _give_slot(slot)
 
 
 def available_cpus() -> int:

@@ -28,7 +28,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .. import cache
-from ..cluster import ClusterSpec, client
+from ..cluster import ClusterSpec, client, differences, one_thread, unusable, worker_environment
 from ..mediatypes import media_type
 from ..model import PrintDocument
 from ..parts import PartLayout
@@ -46,6 +46,7 @@ class SentBook:
     own: tuple[tuple[str, str], ...]  # (bookbuild's folder here, "styles" | "templates")
     fonts: tuple[tuple[str, str], ...]  # (a typeface file here, its sha256)
     token: str  # what the parsed tree depends on, hashed: a worker parses each book once
+    environment: dict[str, str]  # what this machine runs (cluster.worker_environment)
 
 
 def sent_book(document: PrintDocument) -> SentBook:
@@ -59,7 +60,7 @@ def sent_book(document: PrintDocument) -> SentBook:
     for path, data in sorted(files.items()):
         digest.update(f"\0{path}\0{hashlib.sha256(data).hexdigest()}".encode())
     digest.update(repr((str(root), own, fonts)).encode())
-    return SentBook(document, files, own, fonts, digest.hexdigest())
+    return SentBook(document, files, own, fonts, digest.hexdigest(), worker_environment())
 
 
 class SentResponse(URLFetcherResponse):
@@ -80,7 +81,7 @@ class SentFetcher(BookFetcher):
         mine = _typeface_files()
         self.fonts = {theirs: mine[digest] for theirs, digest in book.fonts if digest in mine}
         self.folders = [(theirs, folders[kind]) for theirs, kind in book.own]
-        self.folders += [(posixpath.dirname(theirs), path.parent) for theirs, path in self.fonts.items()]
+        self.book_root = str(book.document.base_dir).rstrip("/") + "/"
 
     def fetch(self, url: str, headers: dict | None = None) -> Any:
         parts = urlsplit(url)
@@ -98,6 +99,9 @@ class SentFetcher(BookFetcher):
                 if local.is_relative_to(mine.resolve()) and local.is_file():
                     body = local.read_bytes()
                     break
+        if body is None and path.startswith(self.book_root):
+            raise self._refuse(url, "a layout on a cluster loads only the book's images, fonts and "
+                                    "stylesheets (not hidden files, nor through a linked folder)")
         if body is None:
             raise self._refuse(url, "the file is outside the book folder")
         return SentResponse(url, body, {"Content-Type": media_type(path) or "application/octet-stream"})
@@ -129,19 +133,42 @@ def _source(book: SentBook) -> HTML:
     return mine
 
 
+def _check_worker(book: SentBook) -> None:
+    """Before a task: this worker runs what the client runs (one that joined the cluster after
+    the check at connect was never asked), in one thread. A BookError (exit 2) if not."""
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not on a worker: on the client itself (tests)
+        return
+    differs = differences(book.environment, _environment()) or one_thread(worker.state.nthreads)
+    if differs:
+        raise unusable(worker.address, f"this worker joined the cluster after the check and differs "
+                       f"from the client: {differs}", "stop it, or install what the client has")
+
+
+@functools.cache
+def _environment() -> dict[str, str]:
+    return worker_environment()
+
+
 def lay_out_part(book: SentBook, index: int, band: int, numbers: dict[str, str], title: str,
                  fit: bool) -> PartLayout:
     """On a worker: pdfparts.lay_out_part, from the book sent."""
+    _check_worker(book)
     return pdfparts.lay_out_part(_source(book), book.document, index, band, numbers, title, fit)
 
 
 def lay_out_folios(book: SentBook, band: int, names: list[list[str]], front: bool) -> PartLayout:
     """On a worker: pdfparts.lay_out_folios, from the book sent."""
+    _check_worker(book)
     return pdfparts.lay_out_folios(_source(book), book.document, band, names, front)
 
 
 def write_whole(book: SentBook, previous_pages: int | None) -> tuple[bytes, pdf.PdfResult]:
     """On a worker: the book laid out in one process (pdf.write_pdf), its PDF as bytes."""
+    _check_worker(book)
     with tempfile.TemporaryDirectory(prefix="bookbuild-") as folder:
         target = Path(folder) / "book.pdf"
         result = pdf.write_pdf(book.document, target, previous_pages, SentFetcher(book))
@@ -156,28 +183,39 @@ class ClusterLayouts:
     warm_up = False  # (a worker has nothing forked from here to start with)
 
     def __init__(self, spec: ClusterSpec, document: PrintDocument):
-        self.client = client(spec.address)
+        self.spec = spec
+        self.document = document
+        self.client: Any = None  # connected at the first task (a book all kept sends nothing)
+
+    def _connect(self) -> None:
+        self.client = client(self.spec.address)
+        workers = list(self.spec.workers) if self.spec.workers is not None else None
         options: dict[str, Any] = {"pure": False}
-        if spec.workers is not None:  # some workers differ from this machine: not those
-            options.update(workers=list(spec.workers), allow_other_workers=False)
+        if workers is not None:  # some workers differ from this machine: not those
+            options.update(workers=workers, allow_other_workers=False)
         self.executor = self.client.get_executor(**options)
-        self.book = self.client.scatter(sent_book(document), hash=False)
+        # To every worker that may take its tasks (a worker that dies takes no copy with it).
+        self.book = self.client.scatter(sent_book(self.document), hash=False, broadcast=True,
+                                        workers=workers)
 
     def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]) -> list[PartLayout]:
-        return self._all([(lay_out_part, (self.book, *request)) for request in requests])
+        return self._all([(lay_out_part, request) for request in requests])
 
     def folios(self, band: int, names: list[list[str]], front: bool) -> PartLayout:
-        found: PartLayout = self._all([(lay_out_folios, (self.book, band, names, front))])[0]
+        found: PartLayout = self._all([(lay_out_folios, (band, names, front))])[0]
         return found
 
     def whole(self, target: Path, previous_pages: int | None) -> pdf.PdfResult:
-        data, result = self._all([(write_whole, (self.book, previous_pages))])[0]
+        data, result = self._all([(write_whole, (previous_pages,))])[0]
         with target.open("wb") as handle:  # a staged temporary file: the pipeline renames it
             handle.write(data)
         return replace(result, path=target)
 
     def _all(self, tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
-        futures = [self.executor.submit(function, *args) for function, args in tasks]
+        """Each (function, args) run as function(the book, *args)."""
+        if self.client is None:
+            self._connect()
+        futures = [self.executor.submit(function, self.book, *args) for function, args in tasks]
         try:
             for future in concurrent.futures.as_completed(futures):
                 future.result()  # (the first to fail raises, whichever it is)
@@ -188,5 +226,6 @@ class ClusterLayouts:
             raise
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False)
-        self.client.close()
+        if self.client is not None:
+            self.executor.shutdown(wait=False)
+            self.client.close()
