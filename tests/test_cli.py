@@ -284,3 +284,42 @@ def test_a_slot_held_by_a_process_that_was_killed_is_free_again(tmp_path: Path) 
                             capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "laid out\n"
+
+
+def test_ctrl_c_during_a_catalogue_leaves_every_books_earlier_outputs_and_says_what_was_built(
+        tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    books = [generate(tmp_path / name, pages=160, seed=seed) for name, seed in (("one", 1), ("two", 2))]
+    out = tmp_path / "out"
+    assert run_bookbuild("build", *books, "--out", out).returncode == 0
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    for book in books:  # an edit in each, so that both are laid out again
+        chapter = book / "chapter-001.md"
+        chapter.write_text(chapter.read_text().replace("# Chapter 1", "# Chapter One", 1))
+    process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build", *map(str, books),
+                                "--out", str(out), "--no-cache"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len([p for p in out.rglob("*.pdf.part")]) < 2:  # both books laying out
+        assert time.monotonic() < deadline and process.poll() is None, "the layouts never started"
+        time.sleep(0.05)
+    time.sleep(1)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: every process of the group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "bookbuild: interrupted; earlier outputs are left as they were"
+    table = stderr.strip().splitlines()[-4:-1]
+    assert table[0].split() == ["book", "pages", "seconds", "result"]
+    assert [row.split()[0] for row in table[1:]] == ["one", "two"]
+    assert all(row.endswith("interrupted") for row in table[1:])
+    after = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert after == before  # each book's outputs as they were; nothing staged left

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import posixpath
 import tempfile
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -133,6 +134,11 @@ def _source(book: SentBook) -> HTML:
     return mine
 
 
+def _received(book: SentBook) -> SentBook:
+    """The book, as a task's result on a worker (see ClusterLayouts._connect)."""
+    return book
+
+
 def _check_worker(book: SentBook) -> None:
     """Before a task: this worker runs what the client runs (one that joined the cluster after
     the check at connect was never asked), in one thread. A BookError (exit 2) if not."""
@@ -194,9 +200,12 @@ class ClusterLayouts:
         if workers is not None:  # some workers differ from this machine: not those
             options.update(workers=workers, allow_other_workers=False)
         self.executor = self.client.get_executor(**options)
-        # To every worker that may take its tasks (a worker that dies takes no copy with it).
-        self.book = self.client.scatter(sent_book(self.document), hash=False, broadcast=True,
-                                        workers=workers)
+        # The book as a task's result, not scattered data: Dask keeps a task's spec, so when the
+        # worker holding it dies, another makes it again (scattered data would be lost, and
+        # Dask drops the extra replicas of a broadcast). Sent once; the workers share it.
+        with warnings.catch_warnings():  # (Dask warns of a large task: a book is one)
+            warnings.simplefilter("ignore", UserWarning)
+            self.book = self.client.submit(_received, sent_book(self.document), **options)
 
     def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]) -> list[PartLayout]:
         return self._all([(lay_out_part, request) for request in requests])
