@@ -305,7 +305,7 @@ def test_ctrl_c_during_a_catalogue_leaves_every_books_earlier_outputs_and_says_w
         chapter = book / "chapter-001.md"
         chapter.write_text(chapter.read_text().replace("# Chapter 1", "# Chapter One", 1))
     process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build", *map(str, books),
-                                "--out", str(out), "--no-cache"], stdout=subprocess.PIPE,
+                                "--out", str(out), "--no-cache", "--jobs", "2"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
     while len([p for p in out.rglob("*.pdf.part")]) < 2:  # both books laying out

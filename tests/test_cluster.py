@@ -109,7 +109,7 @@ def test_a_worker_killed_during_a_layout_is_survived(two_workers: tuple[str, obj
         busy = {worker for worker, keys in client.processing().items()  # type: ignore[attr-defined]
                 if any(key.startswith("lay_out_part") for key in keys)}
         holders = set(client.run_on_scheduler(_book_holders))  # type: ignore[attr-defined]
-        if busy & holders:
+        if len(holders) == 1 and busy & holders:  # (before the other worker has a copy)
             killed = min(busy & holders)
             pid = client.run(os.getpid, workers=[killed])[killed]  # type: ignore[attr-defined]
             os.kill(pid, signal.SIGKILL)
@@ -117,6 +117,7 @@ def test_a_worker_killed_during_a_layout_is_survived(two_workers: tuple[str, obj
     _stdout, stderr = process.communicate(timeout=300)
     assert killed is not None, "no layout was seen running"
     assert process.returncode == 0, stderr
+    assert stderr == f"connecting to the Dask scheduler at {address}\n"  # (Dask's own logs: none)
     assert files_of(tmp_path / "remote") == files_of(tmp_path / "local")
 
 
@@ -139,6 +140,39 @@ def test_a_worker_that_differs_is_given_no_work(two_workers: tuple[str, object],
     assert remote.returncode == 0, remote.stderr
     assert f"bookbuild: worker {odd} is given no work: WeasyPrint 0.1 there, " in remote.stderr
     assert set(layout_tasks(stream)) == {workers[1]}
+
+
+def test_a_build_pinned_to_the_fit_worker_stops_when_it_leaves(two_workers: tuple[str, object],
+                                                               tmp_path: Path) -> None:
+    """One worker differs, so the layouts are pinned to the other; that one is killed (its nanny
+    restarts it at another address): exit 2 in one line, not a build waiting for ever."""
+    address, client = two_workers
+    workers = sorted(client.scheduler_info()["workers"])  # type: ignore[attr-defined]
+    odd, fit = workers
+    client.run(_pretend_other_weasyprint, workers=[odd])  # type: ignore[attr-defined]
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "bookbuild", "build",
+                                    str(BOOKS / "structures"), "--out", str(tmp_path / "out"),
+                                    "--scheduler", address, "-q"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            processing = client.processing()  # type: ignore[attr-defined]
+            if any(key.startswith("lay_out_part") for key in processing.get(fit, ())):
+                pid = client.run(os.getpid, workers=[fit])[fit]  # type: ignore[attr-defined]
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        _stdout, stderr = process.communicate(timeout=120)
+    finally:
+        client.run(_restore_environment, workers=[odd])  # type: ignore[attr-defined]
+    assert process.returncode == 2, stderr
+    lines = stderr.splitlines()
+    assert lines[0].startswith(f"bookbuild: worker {odd} is given no work")
+    assert lines[1:] == [f"{address}: error[cluster]: every worker found fit for this build has left "
+                         "the cluster (a worker that restarts comes back at another address) (build "
+                         "again: the check at connect finds the workers there are now)"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_a_cluster_of_no_fit_worker_is_exit_2_naming_each(two_workers: tuple[str, object],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,10 @@ def client(address: str) -> Any:
     except ImportError:
         raise unusable(address, "--scheduler needs Dask's distributed, which is not installed",
                        INSTALL_HINT) from None
+    # What goes wrong is said here, in one line: Dask's own logging (a worker lost, a task
+    # rescheduled, tracebacks) stays off the user's terminal.
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         return Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -67,8 +72,7 @@ def fit_workers(address: str) -> tuple[ClusterSpec | None, list[str]]:
     connected = client(address)
     try:
         found: dict[str, Any] = connected.run(worker_environment, on_error="return")
-        threads = {worker: info.get("nthreads", 1)
-                   for worker, info in connected.scheduler_info()["workers"].items()}
+        threads: dict[str, int] = connected.nthreads()  # (every worker)
     finally:
         connected.close()
     here = worker_environment()

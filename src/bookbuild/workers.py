@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import math
 import multiprocessing
@@ -251,7 +252,9 @@ def _take_slot(block: bool) -> int | None:
                 continue
             try:
                 fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, slot)
-            except OSError:
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):  # (taken) anything else: say it
+                    raise
                 continue
             mine.add(slot)
             return slot

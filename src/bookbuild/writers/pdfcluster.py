@@ -37,6 +37,8 @@ from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
 from ..sandbox import BookFetcher
 from . import pdf, pdfparts
 
+WATCH_SECONDS = 5  # how often a build whose layouts are pinned looks for its workers
+
 
 @dataclass(frozen=True)
 class SentBook:
@@ -226,13 +228,38 @@ class ClusterLayouts:
             self._connect()
         futures = [self.executor.submit(function, self.book, *args) for function, args in tasks]
         try:
-            for future in concurrent.futures.as_completed(futures):
-                future.result()  # (the first to fail raises, whichever it is)
+            pending = set(futures)
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, WATCH_SECONDS, concurrent.futures.FIRST_EXCEPTION)
+                for future in done:
+                    future.result()  # (the first to fail raises, whichever it is)
+                if pending:
+                    self._check_workers_left()
             return [future.result() for future in futures]
+        except concurrent.futures.CancelledError:
+            # (cancelled by Dask, not by us: the scheduler is gone or restarted, or what the tasks
+            # needed was lost with its workers)
+            self.executor.shutdown(wait=False)
+            raise unusable(self.spec.address, "the cluster cancelled the layouts (the scheduler was "
+                           "lost or restarted, or workers left with the book)",
+                           "check the scheduler and its workers, then build again") from None
         except BaseException:
-            for future in futures:
-                future.cancel()
+            # The tasks cancelled through Dask, whose futures then tell the executor's (cancelling
+            # those directly would leave Dask setting the outcome of a cancelled future).
+            self.executor.shutdown(wait=False)
             raise
+
+    def _check_workers_left(self) -> None:
+        """When the layouts are pinned to the workers found fit at connect, at least one of them
+        must still be there: a worker that restarts comes back at another address, and pinned
+        tasks would wait for ever."""
+        if self.spec.workers is None:
+            return
+        if not set(self.spec.workers) & set(self.client.nthreads()):
+            raise unusable(self.spec.address, "every worker found fit for this build has left the "
+                           "cluster (a worker that restarts comes back at another address)",
+                           "build again: the check at connect finds the workers there are now")
 
     def close(self) -> None:
         if self.client is not None:
