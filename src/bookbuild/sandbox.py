@@ -40,8 +40,11 @@ class BookFetcher(URLFetcher):
             return super().fetch(url, headers)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             raise self._refuse(url, "a book may not load anything from the network")
-        path = Path(unquote(parts.path)).resolve()
-        if not any(path.is_relative_to(root) for root in self.roots):
+        return self.fetch_file(url, unquote(parts.path), headers)
+
+    def fetch_file(self, url: str, path: str, headers: dict | None) -> Any:
+        """A file: URL (`path`, unquoted), from the disk below `roots`."""
+        if not any(Path(path).resolve().is_relative_to(root) for root in self.roots):
             raise self._refuse(url, "the file is outside the book folder")
         return super().fetch(url, headers)
 

@@ -166,8 +166,8 @@ class Job:
 
     def cancel(self) -> None:
         """Interrupt the child as Ctrl-C would, so that it removes its temporary files."""
-        if self._process.is_alive() and self._process.pid is not None:
-            os.kill(self._process.pid, signal.SIGINT)
+        if self._process.is_alive():
+            self.interrupt()
             self._process.join(10)
         if self._process.is_alive():
             self._process.kill()

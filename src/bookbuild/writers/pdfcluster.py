@@ -2,7 +2,8 @@
 (pdfparts.py), run by its workers.
 
 A worker shares nothing with this machine but the task: the book's HTML and the files it may
-load travel with it (SentBook, scattered once per book), and the worker parses the HTML itself.
+load travel with it (SentBook, sent once per book as a task's result, which Dask can make again
+when its worker dies), and the worker parses the HTML itself (once per book).
 It fetches through SentFetcher, the sandbox of a worker: the files sent, bookbuild's own styles
 and templates, and the typeface files whose digests match this machine's (checked at connect),
 nothing else, never the worker's disk at the book's paths. URLs keep this machine's paths, so the
@@ -23,10 +24,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from weasyprint.urls import URLFetcherResponse
 
 from .. import cache
 from ..cluster import ClusterSpec, client, differences, one_thread, unusable, worker_environment
@@ -86,13 +86,9 @@ class SentFetcher(BookFetcher):
         self.folders = [(theirs, folders[kind]) for theirs, kind in book.own]
         self.book_root = str(book.document.base_dir).rstrip("/") + "/"
 
-    def fetch(self, url: str, headers: dict | None = None) -> Any:
-        parts = urlsplit(url)
-        if parts.scheme == "data":
-            return URLFetcher.fetch(self, url, headers)
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-            raise self._refuse(url, "a book may not load anything from the network")
-        path = posixpath.normpath(unquote(parts.path))
+    def fetch_file(self, url: str, path: str, headers: dict | None) -> Any:
+        """(data: URLs and the network: as BookFetcher.fetch says)"""
+        path = posixpath.normpath(path)
         body = self.book.files.get(path)
         if body is None and path in self.fonts:
             body = self.fonts[path].read_bytes()
