@@ -102,6 +102,7 @@ def test_a_worker_killed_during_a_layout_is_survived(two_workers: tuple[str, obj
                                 "--scheduler", address], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     killed = None
+    first_seen: float | None = None
     deadline = time.monotonic() + 120
     while killed is None and process.poll() is None and time.monotonic() < deadline:
         # The worker laying a chapter out that also holds the book sent (the one copy, which
@@ -109,7 +110,10 @@ def test_a_worker_killed_during_a_layout_is_survived(two_workers: tuple[str, obj
         busy = {worker for worker, keys in client.processing().items()  # type: ignore[attr-defined]
                 if any(key.startswith("lay_out_part") for key in keys)}
         holders = set(client.run_on_scheduler(_book_holders))  # type: ignore[attr-defined]
-        if len(holders) == 1 and busy & holders:  # (before the other worker has a copy)
+        if busy & holders and first_seen is None:
+            first_seen = time.monotonic()
+        # Best before the other worker has a copy; on a loaded machine that moment can be missed.
+        if busy & holders and (len(holders) == 1 or time.monotonic() - first_seen > 1):
             killed = min(busy & holders)
             pid = client.run(os.getpid, workers=[killed])[killed]  # type: ignore[attr-defined]
             os.kill(pid, signal.SIGKILL)

@@ -38,6 +38,7 @@ class PrintView:
         self.building = False
         self.images: dict[int, bytes] = {}
         self.process: subprocess.Popen[str] | None = None
+        self.stopping = False
 
     def request(self) -> None:
         """The sources changed: lay out again (once the build under way, if any, is done)."""
@@ -50,6 +51,7 @@ class PrintView:
                 self._build()
 
     def stop(self) -> None:
+        self.stopping = True  # (the build killed here is no failure to report)
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -62,6 +64,8 @@ class PrintView:
                                         text=True)
         _, errors = self.process.communicate()
         self.building = False
+        if self.stopping:
+            return
         if self.process.returncode != 0:
             self.problem = next((line for line in errors.splitlines() if line.strip()), "failed")
             self.say(f"print view: {self.problem}")
