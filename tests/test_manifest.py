@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bookbuild.diagnostics import BookError
+from bookbuild.loader import load
 from bookbuild.manifest import check_isbn, parse_trim, read_manifest, slugify
 
 GOOD = """\
@@ -145,3 +146,42 @@ def test_missing_book_folder_and_manifest(tmp_path: Path) -> None:
         read_manifest(tmp_path / "nowhere")
     with pytest.raises(BookError, match=r"has no book\.toml"):
         read_manifest(tmp_path)
+
+
+def test_openings_are_checked(tmp_path: Path) -> None:
+    found = messages(tmp_path, GOOD.replace('file = "one.md"', 'file = "one.md"\nopening = "left"')
+                     + '\n[[contents]]\nfile = "p.md"\nkind = "part"\nopening = "continuous"\n'
+                     + '\n[pdf.openings]\ndedication = "continuous"\nchapters = "any"\n')
+    assert found == [
+        'BOOK/book.toml:8: error[manifest]: "contents[0].opening": unknown opening "left" '
+        '(use right, any, continuous)',
+        'BOOK/book.toml:13: error[manifest]: "p.md" cannot run on: a part has a page of its own '
+        '(use "right" or "any")',
+        'BOOK/book.toml:15: error[manifest]: "pdf.openings": dedication cannot be "continuous": a '
+        'dedication has a page of its own (use "right" or "any"); unknown key "chapters" (use '
+        '"default", "notes" or a kind: dedication, epigraph, foreword, preface, '
+        'acknowledgments, introduction, prologue, part, chapter, epilogue, afterword, '
+        'conclusion, appendix, about-the-author)',
+    ]
+    assert messages(tmp_path, GOOD + '\n[pdf]\nopenings = 3\n') == [
+        'BOOK/book.toml:10: error[manifest]: "pdf.openings" must be a string, not a whole number']
+
+
+def test_where_each_section_opens(tmp_path: Path) -> None:
+    """The entry's own opening, else its kind's, else the book's; the body's first section
+    opens on a recto whatever it asks, and a section that has a page of its own (a part), or
+    follows the contents, starts a page."""
+    entries = [("ded", "dedication", None), ("pre", "preface", None), ("ack", "acknowledgments", None),
+               ("one", "chapter", "any"), ("two", "chapter", None), ("p", "part", None),
+               ("three", "chapter", "right"), ("app", "appendix", None)]
+    text = GOOD.replace('[[contents]]\nfile = "one.md"\n', "")
+    for name, kind, opening in entries:
+        (tmp_path / f"{name}.md").write_text(f"# {name.title()}\n\nText.\n", encoding="utf-8")
+        text += f'\n[[contents]]\nfile = "{name}.md"\nkind = "{kind}"\n'
+        text += f'opening = "{opening}"\n' if opening else ""
+    text += '\n[pdf.openings]\ndefault = "continuous"\nappendix = "any"\n'
+    book = load(write(tmp_path, text))
+    assert [(s.id, s.opening) for s in book.sections] == [
+        ("ded", "any"), ("pre", "any"), ("ack", "continuous"), ("one", "right"),
+        ("two", "continuous"), ("p", "any"), ("three", "right"), ("app", "any")]
+    assert book.pdf.openings == (("appendix", "any"), ("default", "continuous"))

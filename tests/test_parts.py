@@ -66,12 +66,44 @@ def test_numbers_are_written_on_the_contents_and_note_links_only() -> None:
     assert shown == ["vii"]
 
 
-def test_the_title_is_carried_as_the_half_title_sets_it() -> None:
-    root = tree()
-    assert parts.title_text(root) == "The Long\u00a0Title"
-    parts.carry_title(root, 'A "quoted" \\ title')
-    style = root.find("body").get("style")
-    assert style == 'string-set: book-title "A \\22 quoted\\22  \\5c  title"'
+RUNS_ON = BOOK.replace('<section class="chapter-part" id="two">',
+                       '<section class="chapter-part opening-continuous" id="two">')
+ANY_SIDE = BOOK.replace('<section class="chapter-part" id="two">',
+                        '<section class="chapter-part opening-any" id="two">')
+
+
+def test_a_section_that_runs_on_is_laid_out_with_the_one_before() -> None:
+    root = HTML(string=RUNS_ON).etree_element
+    assert parts.part_ids(root) == ["", "one", "notes"]
+    assert [[element.get("id") for element in group] for group in parts.part_groups(root)] == [
+        [None], ["one", "two"], ["notes"]]
+    parts.keep_only(root, 1)
+    assert {"one", "two", "here"} <= parts.anchors_in(root)
+    assert [link.get("href") for link in root.iter("a")] == ["#two", "#here"]  # now in the part
+
+
+def test_the_end_of_a_part_is_the_next_parts_opening() -> None:
+    """A recto when the next part opens on one (a blank verso closes a part that ends on a
+    recto); the next page when it opens on either side."""
+    def sentinel_style(html: str, index: int) -> str:
+        root = HTML(string=html).etree_element
+        parts.keep_only(root, index)
+        return root.find("body")[0][-1].get("style")
+
+    assert sentinel_style(BOOK, 1) == "break-before: recto"
+    assert sentinel_style(ANY_SIDE, 1) == "break-before: page"
+    assert sentinel_style(ANY_SIDE, 2) == "break-before: recto"  # the Notes open on a recto
+
+
+def test_a_part_laid_out_on_a_verso_starts_after_a_lead_page() -> None:
+    root = HTML(string=ANY_SIDE).etree_element
+    assert [parts.opens_on_recto(element) for element in parts.part_roots(root)] == [
+        True, True, False, True]
+    parts.keep_only(root, 2, verso=True)
+    matter = root.find("body")[0]
+    lead, section = matter[0], matter[1]
+    assert lead.get("class") == parts.LEAD_CLASS and lead.get("style") == "break-after: verso"
+    assert section.get("id") == "two"
 
 
 @pytest.mark.parametrize(("number", "roman"), [(1, "i"), (4, "iv"), (9, "ix"), (14, "xiv"),

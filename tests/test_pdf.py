@@ -53,10 +53,17 @@ def test_front_matter_is_roman_and_body_starts_at_1(pdf: Pdf, chapter_titles: li
     assert pdf.texts[intro].endswith(" 1")
 
 
-def test_chapters_open_on_recto_pages(pdf: Pdf, chapter_titles: list[str]) -> None:
-    for title in chapter_titles[1:]:
-        page = pdf.page_starting_with(title, after=5)
-        assert page % 2 == 0, f"{title} opens on physical page {page + 1}, a verso"
+def test_sections_open_as_the_sample_asks(pdf: Pdf, chapter_titles: list[str]) -> None:
+    """The preface and the introduction on rectos; the dossier's seven sections each on the
+    page after the one before (book.toml: openings = "any"), so no page of the body is blank;
+    blank pages at the end bring the book to KDP's 24."""
+    preface, introduction, *sections = [pdf.page_starting_with(title, after=4)
+                                        for title in chapter_titles]
+    assert preface % 2 == 0 and introduction % 2 == 0
+    assert any(page % 2 for page in sections), "a section opens on a verso"
+    notes = pdf.page_starting_with("Notes", after=introduction)
+    assert all(pdf.texts[introduction:notes + 1])
+    assert len(pdf.pages) == 24 and notes < 22 and not any(pdf.texts[notes + 1:])
 
 
 def test_every_font_is_embedded(pdf: Pdf) -> None:

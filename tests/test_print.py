@@ -1,4 +1,4 @@
-"""Print-on-demand grade PDF: trim, bleed, gutters by page count, recto openings, labels,
+"""Print-on-demand grade PDF: trim, bleed, gutters by page count, openings, labels,
 contents and note page references from the layout, variants, the wrap cover, preflight."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from generate import generate
 
 from bookbuild import printspec
 from bookbuild.loader import load
+from bookbuild.model import notes_opening
 from bookbuild.parse import parse_book
 
 
@@ -30,9 +31,16 @@ def long_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_book(source, tmp_path_factory.mktemp("long"), "--target", "kdp")
 
 
-@pytest.fixture(scope="module", params=["sample", "long"])
-def built(request: pytest.FixtureRequest, sample: Built, long_book: Built) -> Built:
-    return sample if request.param == "sample" else long_book
+@pytest.fixture(scope="module")
+def openings(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Sections that open on the next page, run on, or open on a recto (tests/books/openings)."""
+    return build_book(BOOKS / "openings", tmp_path_factory.mktemp("openings"))
+
+
+@pytest.fixture(scope="module", params=["sample", "long", "openings"])
+def built(request: pytest.FixtureRequest, sample: Built, long_book: Built,
+          openings: Built) -> Built:
+    return {"sample": sample, "long": long_book, "openings": openings}[request.param]
 
 
 def named_pages(reader: PdfReader) -> dict[str, int]:
@@ -83,14 +91,45 @@ def test_labels_roman_then_arabic_from_1(built: Built) -> None:
     assert all(label.isdigit() for label in labels[first_body:])
 
 
-def test_every_chapter_opens_on_a_recto(built: Built) -> None:
+def test_every_section_opens_where_the_manifest_says(built: Built) -> None:
+    """On a recto ("right"), or on the page after the text before it, with no blank page
+    between ("any", "continuous"); the front matter's own pages on rectos."""
     reader = PdfReader(built.pdf)
     pages = named_pages(reader)
+    pdf = Pdf(built.pdf)
     manuscript, _ = parse_book(load(built.source))
-    openings = [chapter.id for chapter in manuscript.chapters]
-    for name in [*openings, "notes", "contents", "title-page", "half-title"]:
-        assert pages[name] % 2 == 0, f"{name} opens on physical page {pages[name] + 1}"
-    assert len(openings) >= 9
+    book = manuscript.book
+    openings = [(chapter.id, chapter.section.opening) for chapter in manuscript.chapters]
+    for name, opening in [*openings, ("notes", notes_opening(book.pdf.openings)),
+                          ("contents", "right"), ("title-page", "right"), ("half-title", "right")]:
+        where = f"{name} opens on physical page {pages[name] + 1}"
+        if opening == "right":
+            assert pages[name] % 2 == 0, where
+        else:
+            assert pdf.texts[pages[name] - 1], f"{where}, after a blank page"
+    assert len(openings) >= 8
+
+
+def test_sections_open_on_the_next_page_or_run_on(openings: Built) -> None:
+    """The openings book: a chapter opens on a verso, with no running head; one runs on below
+    the one before, after the hedera; a blank page comes only before a recto opening; the
+    book is brought up to KDP's 24 pages with blank pages at its end."""
+    pdf = Pdf(openings.pdf)
+    pages = named_pages(PdfReader(openings.pdf))
+    second, third = pages["chapter-2"], pages["chapter-3"]
+    assert second % 2 == 1 and pdf.texts[second].startswith("The Second Chapter")
+    assert second < third <= second + 2 and pdf.texts[third - 1]  # (no blank page between)
+    assert "\u2767 The Third Chapter" in pdf.texts[third]
+    appendix = pdf.texts[pages["appendix-b"]]
+    before, title, _ = appendix.partition("\u2767 Appendix B: Tables")
+    assert title and before.strip(), "appendix B runs on below the last lines of appendix A"
+    body = pages["body-matter"]
+    recto_openings = {pages[name] for name in ("chapter-1", "chapter-4")}
+    blank = [index for index, text in enumerate(pdf.texts) if not text]
+    in_body = [index for index in blank if body <= index < pages["notes"]]
+    assert all(index + 1 in recto_openings for index in in_body), in_body
+    assert len(pdf.pages) == 24 and blank[-2:] == [22, 23] and pdf.texts[21]
+    assert "(2 blank pages added at the end: KDP prints at least 24)" in openings.stdout
 
 
 def test_contents_numbers_are_the_labels_of_the_destinations(built: Built) -> None:

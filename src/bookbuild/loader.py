@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
@@ -12,7 +13,7 @@ from .diagnostics import Report
 from .images import image_problems
 from .limits import MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES
 from .manifest import Manifest, read_manifest, slugify
-from .model import PART_MEMBERS, SECTION_KINDS, Book, Section
+from .model import PART_MEMBERS, SECTION_KINDS, Book, Section, opening_asked, print_opening
 from .pagemap import is_page_id
 from .stylesheets import check_stylesheet
 
@@ -141,8 +142,20 @@ def _sections(book_dir: Path, manifest: Manifest, report: Report) -> tuple[Secti
             title=entry.title,
             front_matter=not in_body,
             part=part if entry.kind != "part" else None,
+            opening=opening_asked(manifest.pdf.openings, entry.kind, entry.opening),
         ))
-    return tuple(sections)
+    return _settled_openings(sections)
+
+
+def _settled_openings(sections: list[Section]) -> tuple[Section, ...]:
+    """Each section's opening as print can have it (model.print_opening)."""
+    first_of_body = next((s.id for s in sections if not s.front_matter), None)
+    # The contents come after the front matter's unlisted pages (a dedication, an epigraph).
+    after_contents = next((s.id for s in sections
+                           if s.front_matter and s.kind_info.listed), None)
+    return tuple(replace(section, opening=print_opening(
+        section.opening, section.kind, section.id == first_of_body,
+        section.id == after_contents)) for section in sections)
 
 
 def read_source(path: Path, report: Report) -> str | None:

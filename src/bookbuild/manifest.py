@@ -14,7 +14,10 @@ from typing import Any
 
 from .diagnostics import Report, book_error
 from .model import (
+    DEFAULT_OPENING_KEY,
     MAX_NAME_LENGTH,
+    NOTES_OPENING_KEY,
+    OPENINGS,
     SECTION_KINDS,
     Contributor,
     Edition,
@@ -70,6 +73,7 @@ class ContentEntry:
     kind: str
     title: str | None
     line: int | None
+    opening: str | None = None  # where it starts in print, when the entry says
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,37 @@ def check_kind(value: str) -> str | None:
     if value not in SECTION_KINDS:
         return f'unknown kind "{value}" (use one of {", ".join(SECTION_KINDS)})'
     return None
+
+
+def check_opening(value: str) -> str | None:
+    if value not in OPENINGS:
+        return f'unknown opening "{value}" (use {", ".join(OPENINGS)})'
+    return None
+
+
+def check_openings(value: str | dict[str, Any]) -> str | None:
+    """`openings = "any"`, or a table: a kind (or "default", or "notes") -> an opening."""
+    if isinstance(value, str):
+        return check_opening(value)
+    keys = (DEFAULT_OPENING_KEY, NOTES_OPENING_KEY, *SECTION_KINDS)
+    problems = []
+    for key, opening in value.items():
+        if key not in keys:
+            problems.append(f'unknown key "{key}" (use "default", "notes" or a kind: '
+                            f'{", ".join(SECTION_KINDS)})')
+        elif not isinstance(opening, str) or check_opening(opening):
+            problems.append(f'{key} must be one of {", ".join(OPENINGS)}, not {_describe(opening)}')
+        elif opening == "continuous" and not _runs_on(key):
+            problems.append(f'{key} cannot be "continuous": {_own_page(key)}')
+    return "; ".join(problems) or None
+
+
+def _runs_on(key: str) -> bool:
+    return key not in SECTION_KINDS or SECTION_KINDS[key].runs_on
+
+
+def _own_page(kind: str) -> str:
+    return f'a {kind} has a page of its own (use "right" or "any")'
 
 
 def check_toc_depth(value: int) -> str | None:
@@ -251,6 +286,7 @@ CONTENT_FIELDS: dict[str, Field] = {
     "file": Field(str, required=True),
     "kind": Field(str, check=check_kind),
     "title": Field(str),
+    "opening": Field(str, check=check_opening),
 }
 EPUB_FIELDS: dict[str, Field] = {
     "toc_depth": Field(int, check=check_toc_depth),
@@ -265,6 +301,8 @@ PDF_FIELDS: dict[str, Field] = {
     "paper": Field(str, check=check_paper),
     "target": Field(str, check=check_target),
     "variant": Field(str, check=check_variant),
+    "openings": Field((str, dict), check=check_openings),
+    "pad_to_minimum": Field(bool),
 }
 TOP_FIELDS: dict[str, Field] = {
     "book": Field(dict, required=True),
@@ -472,7 +510,10 @@ def _contents(v: _Validator, entries: Any) -> tuple[ContentEntry, ...]:
                     hint=f"it is already entry {seen[name] + 1}")
             continue
         seen[name] = i
-        result.append(ContentEntry(name, entry.get("kind", "chapter"), _smart(entry.get("title")), line))
+        kind = entry.get("kind", "chapter")
+        if entry.get("opening") == "continuous" and not _runs_on(kind):
+            v.error(f"contents[{i}].opening", f'"{name}" cannot run on: {_own_page(kind)}')
+        result.append(ContentEntry(name, kind, _smart(entry.get("title")), line, entry.get("opening")))
     return tuple(result)
 
 
@@ -551,4 +592,13 @@ def _pdf_options(pdf: dict[str, Any]) -> PdfOptions:
     return PdfOptions(trim=trim, width_pt=width, height_pt=height,
                       bleed_in=parse_length(pdf.get("bleed", "0")) or 0.0,
                       paper=pdf.get("paper", "white"), target=pdf.get("target"),
-                      variant=pdf.get("variant"))
+                      variant=pdf.get("variant"), openings=_openings(pdf.get("openings")),
+                      pad_to_minimum=pdf.get("pad_to_minimum", False))
+
+
+def _openings(value: str | dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return ((DEFAULT_OPENING_KEY, value),)
+    return tuple(sorted(value.items()))

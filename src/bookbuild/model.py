@@ -28,6 +28,7 @@ class Kind:
     front: bool = False  # front matter when it comes before the body (roman folios in print)
     titled: bool = True  # False: a page that needs no heading (a dedication, an epigraph)
     listed: bool = True  # has an entry in the contents, the nav and the PDF outline
+    runs_on: bool = True  # False: a page of its own, whatever the openings (a part's title page)
 
     @property
     def role(self) -> str | None:
@@ -37,14 +38,14 @@ class Kind:
 
 # Kinds of section a manifest may name, in the order a book usually has them.
 SECTION_KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("dedication", "dedication", front=True, titled=False, listed=False),
-    Kind("epigraph", "epigraph", front=True, titled=False, listed=False),
+    Kind("dedication", "dedication", front=True, titled=False, listed=False, runs_on=False),
+    Kind("epigraph", "epigraph", front=True, titled=False, listed=False, runs_on=False),
     Kind("foreword", "foreword", front=True),
     Kind("preface", "preface", front=True),
     Kind("acknowledgments", "acknowledgments", front=True),
     Kind("introduction", "introduction"),
     Kind("prologue", "prologue"),
-    Kind("part", "part"),
+    Kind("part", "part", runs_on=False),
     Kind("chapter", "chapter"),
     Kind("epilogue", "epilogue"),
     Kind("afterword", "afterword"),
@@ -52,6 +53,37 @@ SECTION_KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("appendix", "appendix"),
     Kind("about-the-author", None),
 )}
+# Where a section starts in print: on the next right-hand page (a blank verso before it when
+# needed), on the next page, or run on after the section before it, below an ornament.
+OPENINGS = ("right", "any", "continuous")
+NOTES_OPENING_KEY = "notes"  # [pdf.openings] notes = …: where the Notes start
+DEFAULT_OPENING_KEY = "default"
+
+
+def print_opening(asked: str, kind: str, first_of_body: bool, first_after_contents: bool) -> str:
+    """Where a section opens in print, given what the manifest asked: the body's first section
+    opens on a right-hand page (its page 1); a section that has a page of its own, or follows the
+    contents, starts a page however it was asked to run on."""
+    if first_of_body:
+        return "right"
+    if asked == "continuous" and (first_after_contents or not SECTION_KINDS[kind].runs_on):
+        return "any"
+    return asked
+
+
+def opening_asked(openings: tuple[tuple[str, str], ...], key: str, own: str | None = None) -> str:
+    """What the manifest asks for a section of kind `key` (or the Notes): its own `opening`,
+    else its kind's in [pdf.openings], else the book's."""
+    table = dict(openings)
+    return own or table.get(key) or table.get(DEFAULT_OPENING_KEY, "right")
+
+
+def notes_opening(openings: tuple[tuple[str, str], ...]) -> str:
+    """The Notes start a page, on the right or on the next one."""
+    asked = opening_asked(openings, NOTES_OPENING_KEY)
+    return "any" if asked == "continuous" else asked
+
+
 # The kinds that a part groups: the chapters after a part nest under it until the next part;
 # any other kind after the last part (an afterword, an appendix) returns to the top level.
 PART_MEMBERS = frozenset({"chapter", "prologue", "epilogue"})
@@ -138,6 +170,9 @@ class PdfOptions:
     paper: str = "white"  # for the cover's spine width
     target: str | None = None  # a print-on-demand service whose rules the PDF must meet: "kdp"
     variant: str | None = None  # "pdf/ua-1", "pdf/a-2b", …
+    # Where sections open (OPENINGS), as (kind or "default" or "notes", opening) pairs
+    openings: tuple[tuple[str, str], ...] = ()
+    pad_to_minimum: bool = False  # blank pages at the end up to the target's fewest pages
 
 
 @dataclass(frozen=True)
@@ -151,6 +186,7 @@ class Section:
     title: str | None = None  # from the manifest; otherwise the file's first heading
     front_matter: bool = False  # a front kind before the first section of the body
     part: str | None = None  # the id of the part this section belongs to
+    opening: str = "right"  # where it starts in print (OPENINGS, as print_opening settled it)
 
     @property
     def kind_info(self) -> Kind:

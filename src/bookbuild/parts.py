@@ -1,12 +1,19 @@
-"""The print book as layout parts: runs of the text that open on a right-hand page.
+"""The print book as layout parts: runs of the text that start a page.
 
-A part's layout depends only on its own content, the page geometry and its side (it opens on a
-recto), never on the pages before it. So the parts can be laid out apart, on every core, and
-assembled (writers/assemble.py) into the book one layout of the whole would make:
+A part's layout depends only on its own content, the page geometry and its side (the page it
+opens on is a recto or a verso), never on the pages before it. So the parts can be laid out
+apart, on every core, and assembled (writers/assemble.py) into the book one layout of the whole
+would make:
 
 - the front matter (half-title to the last prefatory section), one part;
-- each section of the body (a chapter, a part's title page);
+- each section of the body that starts a page (a chapter, a part's title page), with the
+  sections that run on after it ([pdf] openings = "continuous");
 - the Notes.
+
+A part that opens on the next page ("any") may open on a verso. Its side is known only once
+the parts before it are laid out; but its page count does not depend on it (the text block is
+as wide on a verso as on a recto), so every part is laid out as if it opened on a recto, and
+the parts that do not are laid out again, on a verso (writers/pdfparts.py).
 
 What a part needs from the others crosses as plain data, never as a layout:
 
@@ -15,8 +22,8 @@ What a part needs from the others crosses as plain data, never as a layout:
   out: the body first, then the front matter, then the Notes;
 - a link into another part is written as a `bookbuild-part:` URI, which the assembly turns back
   into a link to the named destination;
-- the running head of a verso carries the book's title, which the half-title sets: a body part's
-  body element sets it (carry_title);
+- the running heads need nothing from another part: each section's title sets both the
+  recto's (its own title) and the verso's (the book's, from its data-book attribute);
 - the folios are not laid out in the parts at all: they depend on where a part lands, so the
   assembly stamps them afterwards from one layout of the folios alone (writers/assemble.py).
 
@@ -25,13 +32,16 @@ The functions here work on the tree WeasyPrint parsed (xml.etree elements, plain
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, SubElement
 
 FRONT_MATTER = "front-matter"
 BODY_MATTER = "body-matter"
+RUNS_ON_CLASS = "opening-continuous"  # a section that runs on after the one before it
+ANY_SIDE_CLASS = "opening-any"  # a section (or the Notes) that opens on the next page, either side
+# Put before a part laid out on a verso: its page, the recto before, is dropped.
+LEAD_CLASS = "bookbuild-part-lead"
 PART_LINK = "bookbuild-part:"  # a link whose target is laid out in another part
 # Appended to a part: an empty recto after its last page. A part that ends on a recto then
 # gets the blank verso the book has there; the sentinel's own page is dropped.
@@ -80,16 +90,33 @@ def _body(root: Element) -> Element:
     return body
 
 
-def part_roots(root: Element) -> list[Element]:
-    """The element of each part, in reading order: the front matter's container, then each
-    section of the body matter (the Notes last)."""
+def part_groups(root: Element) -> list[list[Element]]:
+    """The elements of each part, in reading order: the front matter's container, then each
+    section of the body matter that starts a page, with the sections that run on after it (the
+    Notes last)."""
     body = _body(root)
     front = _child_with_class(body, FRONT_MATTER)
     matter = _child_with_class(body, BODY_MATTER)
-    roots = [front] if front is not None else []
-    if matter is not None:
-        roots.extend(child for child in matter if child.tag == "section")
-    return roots
+    groups = [[front]] if front is not None else []
+    first_body = len(groups)
+    for child in matter if matter is not None else ():
+        if child.tag != "section":
+            continue
+        if RUNS_ON_CLASS in _classes(child) and len(groups) > first_body:
+            groups[-1].append(child)
+        else:
+            groups.append([child])
+    return groups
+
+
+def part_roots(root: Element) -> list[Element]:
+    """The first element of each part (part_groups)."""
+    return [group[0] for group in part_groups(root)]
+
+
+def opens_on_recto(element: Element) -> bool:
+    """Whether a part's first element opens on a right-hand page (the front matter does)."""
+    return ANY_SIDE_CLASS not in _classes(element)
 
 
 def replace_element(root: Element, old: Element, new: Element) -> None:
@@ -109,35 +136,40 @@ def part_ids(root: Element) -> list[str]:
             for element in part_roots(root)]
 
 
-def anchors_in(element: Element) -> set[str]:
-    return {node.get("id", "") for node in element.iter() if node.get("id")}
+def anchors_in(*elements: Element) -> set[str]:
+    return {node.get("id", "") for element in elements for node in element.iter() if node.get("id")}
 
 
-def keep_only(root: Element, index: int) -> Element:
+def keep_only(root: Element, index: int, verso: bool = False) -> Element:
     """Reduce the book's tree to part `index` (in place): the other parts are removed, links
-    into them become PART_LINK URIs, and the sentinel recto is appended. Returns the part's
-    element."""
-    roots = part_roots(root)
-    kept = roots[index]
+    into them become PART_LINK URIs, and the sentinel page is appended: a recto when the next
+    part opens on one (so that a part ending on a recto gets the blank verso the book has
+    there), else just the next page. With `verso`, a lead page comes first, so that the part
+    opens on a verso. Returns the part's first element."""
+    groups = part_groups(root)
+    kept = groups[index]
+    next_on_recto = index + 1 >= len(groups) or opens_on_recto(groups[index + 1][0])
     body = _body(root)
-    for element in roots:
-        if element is kept:
-            continue
-        parent = body if FRONT_MATTER in _classes(element) else _child_with_class(body, BODY_MATTER)
-        assert parent is not None
-        parent.remove(element)
+    for group in groups:
+        for element in group if group is not kept else ():
+            parent = body if FRONT_MATTER in _classes(element) else _child_with_class(body, BODY_MATTER)
+            assert parent is not None
+            parent.remove(element)
     matter = _child_with_class(body, BODY_MATTER)
-    if FRONT_MATTER in _classes(kept) and matter is not None:
+    if FRONT_MATTER in _classes(kept[0]) and matter is not None:
         body.remove(matter)
     here = anchors_in(root)
     for link in root.iter("a"):
         target = fragment(link)
         if target and target not in here:
             link.set("href", PART_LINK + target)
-    container = kept if FRONT_MATTER in _classes(kept) else matter
+    container = kept[0] if FRONT_MATTER in _classes(kept[0]) else matter
     assert container is not None
-    SubElement(container, "div", {"class": SENTINEL_CLASS, "style": "break-before: recto"})
-    return kept
+    if verso:
+        container.insert(0, Element("div", {"class": LEAD_CLASS, "style": "break-after: verso"}))
+    SubElement(container, "div", {"class": SENTINEL_CLASS,
+                                  "style": f"break-before: {'recto' if next_on_recto else 'page'}"})
+    return kept[0]
 
 
 def write_numbers(root: Element, numbers: dict[str, str]) -> None:
@@ -161,29 +193,3 @@ def _links_showing_pages(root: Element) -> list[Element]:
                 for link in nav.iter("a")]
     notes = [link for link in root.iter("a") if "note-page" in _classes(link)]
     return contents + notes
-
-
-def title_text(root: Element) -> str:
-    """The book's title as the half-title sets it for the running heads (string-set content():
-    the element's text, its white space collapsed)."""
-    body = _body(root)
-    for element in body.iter():
-        if "half-title" in _classes(element):
-            title = _child_with_class(element, "book-title")
-            if title is not None:
-                return re.sub(r"[ \t\n\r]+", " ", "".join(title.itertext())).strip()
-    return ""
-
-
-def carry_title(root: Element, title: str) -> None:
-    """The running heads' book title, set as the half-title sets it, for a part without one."""
-    body = _body(root)
-    style = body.get("style", "")
-    body.set("style", f"{style}; string-set: book-title {css_string(title)}".lstrip("; "))
-
-
-def css_string(text: str) -> str:
-    """`text` as a CSS string literal."""
-    escaped = "".join(f"\\{ord(char):x} " if char in '"\\\n\r' or ord(char) < 32 else char
-                      for char in text)
-    return f'"{escaped}"'

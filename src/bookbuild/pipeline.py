@@ -296,7 +296,8 @@ def page_count_warnings(document: PrintDocument, pages: int, target: Path) -> li
                        f"{KDP_MAX_PAGES}", hint="use a larger trim size, or split the book")
     if document.options.target == "kdp" and pages < KDP_MIN_PAGES:
         report.warning(target, "page-count", f"the PDF has {pages} pages; KDP prints at least "
-                       f"{KDP_MIN_PAGES}")
+                       f"{KDP_MIN_PAGES}", hint="or set pad_to_minimum = true in [pdf]: "
+                       "blank pages at the end make up the difference")
     return report.items
 
 

@@ -36,6 +36,8 @@ GUTTER_BANDS: tuple[tuple[int, float], ...] = (
 MIN_OUTSIDE = 0.25  # outside, top and bottom, without bleed
 MIN_OUTSIDE_BLEED = 0.375  # with bleed
 KDP_MIN_PAGES, KDP_MAX_PAGES = 24, 828
+# The fewest pages each print target prints ([pdf] pad_to_minimum brings a book up to it).
+MIN_PAGES = {"kdp": KDP_MIN_PAGES}
 STANDARD_BLEED = 0.125
 MIN_IMAGE_PPI = 300
 

@@ -42,6 +42,7 @@ from .model import (
     PrintDocument,
     TocEntry,
     isbn_urn,
+    notes_opening,
 )
 from .pagemap import BOOK_UNITS, EPUB_IDS, unit_ids
 from .parse import EPUB_NS, inner_xhtml
@@ -796,6 +797,7 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
         front=front,
         body=body,
         notes=[c for c in ms.chapters if c.notes],
+        notes_opening=notes_opening(pdf.openings),
     )
     words = sum(len(chapter.body_html.split()) for chapter in ms.chapters)
     estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters))

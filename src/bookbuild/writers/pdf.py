@@ -6,12 +6,13 @@ import contextlib
 import copy
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
 
 import cssselect2
+import pikepdf
 import pydyf
 from weasyprint import CSS, HTML
 from weasyprint.document import Document, Page
@@ -45,6 +46,30 @@ class PdfResult:
     seconds: dict[str, Any] = field(default_factory=dict)  # per stage, for the benchmarks
     kept: Any = None  # the parts' layouts (partcache.PartCache), saved once the build succeeded
     page_starts: tuple[pagemap.PageStart, ...] = ()  # where each page with text begins
+
+
+PAGE_BOXES = ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox")
+
+
+def with_blank_pages(result: PdfResult, minimum: int, target: str) -> PdfResult:
+    """The PDF brought up to `minimum` pages, as printers ask of a short book: blank pages at
+    its end, each with the boxes of the page two before it (the same side: with bleed, a
+    recto's and a verso's boxes differ)."""
+    missing = minimum - result.pages
+    if missing <= 0:
+        return result
+    with pikepdf.open(result.path, allow_overwriting_input=True) as book:
+        for _ in range(missing):
+            like = book.pages[max(0, len(book.pages) - 2)].obj
+            blank = pikepdf.Dictionary(Type=pikepdf.Name.Page, Resources=pikepdf.Dictionary())
+            for box in PAGE_BOXES:
+                if box in like:
+                    blank[box] = pikepdf.Array(list(like[box]))
+            book.pages.append(pikepdf.Page(blank))
+        book.save(result.path, deterministic_id=True,
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    added = f"{missing} blank pages added at the end: {target.upper()} prints at least {minimum}"
+    return replace(result, pages=minimum, note="; ".join(filter(None, (result.note, added))))
 
 
 def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
@@ -87,11 +112,11 @@ class Layout:
         the state its best pages were laid out from, and the book is laid out once more: the
         page numbers the contents and the Notes show (target-counter) must be those of the very
         pages printed."""
-        roots = parts.part_roots(self.source.etree_element) if self.split else []
+        groups = parts.part_groups(self.source.etree_element) if self.split else []
         pages_of = self.parts_of(first)
-        elements: list[Element | None] = list(roots) if len(roots) == len(pages_of) else \
-            [None] * len(pages_of)
-        fittings = [Fitting(pages, element) for pages, element in zip(pages_of, elements, strict=True)]
+        if len(groups) != len(pages_of):
+            groups = [[] for _ in pages_of]
+        fittings = [Fitting(pages, group) for pages, group in zip(pages_of, groups, strict=True)]
         renders = [first]
         while any(fitting.wants for fitting in fittings):
             rendered = self.render()
@@ -137,13 +162,13 @@ class Fitting:
     faults than the one before, at most FIT_LAYOUTS layouts in all. After each layout the part
     says whether it wants another (its tree is then changed for it)."""
 
-    def __init__(self, pages: list[Page], element: Element | None = None):
-        """`element`: the part's element, when the part is one of several in the tree: its
+    def __init__(self, pages: list[Page], elements: list[Element] | None = None):
+        """`elements`: the part's elements, when the part is one of several in the tree: their
         state at the best layout is kept, to lay the book out again from (Layout.fit)."""
         self.best_pages = pages
         self.best_round = 0
-        self.element = element
-        self.best_tree = copy.deepcopy(element) if element is not None else None
+        self.elements = elements or []
+        self.best_trees = copy.deepcopy(self.elements)
         self.best_score = linefit.find(pages, linefit.FitState()).score
         self.state = linefit.FitState()  # (the judgement of the first layout's fixes starts here)
         self.layouts = 0  # after the first
@@ -183,14 +208,13 @@ class Fitting:
 
     def _best(self, pages: list[Page]) -> None:
         self.best_pages, self.best_score, self.best_round = pages, self.fixes.score, self.round
-        if self.element is not None:
-            self.best_tree = copy.deepcopy(self.element)
+        self.best_trees = copy.deepcopy(self.elements)
 
     def restore(self, root: Element) -> None:
-        """Put the part's tree back as its best layout had it."""
-        if self.element is not None and self.best_tree is not None:
-            parts.replace_element(root, self.element, self.best_tree)
-            self.element = self.best_tree
+        """Put the part's trees back as its best layout had them."""
+        for element, best in zip(self.elements, self.best_trees, strict=True):
+            parts.replace_element(root, element, best)
+        self.elements = self.best_trees
 
     def _mend(self) -> bool:
         """Change the tree for the next layout; False when another is not worth making."""

@@ -157,11 +157,11 @@ def _environment() -> dict[str, str]:
     return worker_environment()
 
 
-def lay_out_part(book: SentBook, index: int, band: int, numbers: dict[str, str], title: str,
-                 fit: bool) -> PartLayout:
+def lay_out_part(book: SentBook, index: int, band: int, numbers: dict[str, str], fit: bool,
+                 verso: bool) -> PartLayout:
     """On a worker: pdfparts.lay_out_part, from the book sent."""
     _check_worker(book)
-    return pdfparts.lay_out_part(_source(book), book.document, index, band, numbers, title, fit)
+    return pdfparts.lay_out_part(_source(book), book.document, index, band, numbers, fit, verso)
 
 
 def lay_out_folios(book: SentBook, band: int, names: list[list[str]], front: bool) -> PartLayout:
@@ -205,8 +205,8 @@ class ClusterLayouts:
             warnings.simplefilter("ignore", UserWarning)
             self.book = self.client.submit(_received, sent_book(self.document), **options)
 
-    def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]) -> list[PartLayout]:
-        return self._all([(lay_out_part, request) for request in requests])
+    def parts(self, requests: list[pdfparts.PartRequest]) -> list[PartLayout]:
+        return self._all([(lay_out_part, tuple(request)) for request in requests])
 
     def folios(self, band: int, names: list[list[str]], front: bool) -> PartLayout:
         found: PartLayout = self._all([(lay_out_folios, (band, names, front))])[0]

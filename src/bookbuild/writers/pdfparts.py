@@ -29,7 +29,7 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -45,7 +45,7 @@ from ..cluster import ClusterSpec
 from ..model import PrintDocument
 from ..pagemap import PageStart, lower_roman, numbered
 from ..parts import PartLayout
-from ..printspec import GUTTER_BANDS, band_index
+from ..printspec import GUTTER_BANDS, MIN_PAGES, band_index
 from ..resources import book_fonts
 from ..workers import layout_slot, run_all
 from . import assemble, pdf
@@ -68,6 +68,20 @@ WARM_UP_PARAGRAPHS = 6
 # before it: where a chapter opens, counters and running strings that run on across chapters.
 CARRIED = frozenset({"break-before", "page-break-before", "counter-reset", "counter-increment",
                      "string-set"})
+# How often the body's parts may be laid out again on the other side before the sides settle
+# (a part laid out on a verso may fit its lines into a page more or fewer, and move the sides of
+# the parts after it; one more round has always settled them).
+SIDE_ROUNDS = 4
+
+
+class PartRequest(NamedTuple):
+    """One part's layout, as asked of a Layouts."""
+
+    part: int  # its index in the book's parts
+    band: int
+    numbers: dict[str, str]  # the page numbers of the links into other parts
+    fit: bool
+    verso: bool  # opens on a left-hand page
 
 
 def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None, jobs: int,
@@ -81,10 +95,14 @@ def write_pdf(document: PrintDocument, target: Path, previous_pages: int | None,
 
         remote = ClusterLayouts(cluster, document)
     try:
-        return _write_pdf(document, target, previous_pages, jobs, cache, remote)
+        result = _write_pdf(document, target, previous_pages, jobs, cache, remote)
     finally:
         if remote is not None:
             remote.close()
+    options = document.options
+    if options.pad_to_minimum and options.target in MIN_PAGES:
+        return pdf.with_blank_pages(result, MIN_PAGES[options.target], options.target)
+    return result
 
 
 def _write_pdf(document: PrintDocument, target: Path, previous_pages: int | None, jobs: int,
@@ -119,8 +137,7 @@ class Layouts(Protocol):
 
     warm_up: bool  # whether laying a few paragraphs out here first helps the layouts
 
-    def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]
-              ) -> list[PartLayout]: ...
+    def parts(self, requests: list[PartRequest]) -> list[PartLayout]: ...
 
     def folios(self, band: int, names: list[list[str]], front: bool) -> PartLayout: ...
 
@@ -138,7 +155,7 @@ class LocalLayouts:
         self.document = document
         self.jobs = jobs
 
-    def parts(self, requests: list[tuple[int, int, dict[str, str], str, bool]]) -> list[PartLayout]:
+    def parts(self, requests: list[PartRequest]) -> list[PartLayout]:
         return run_all([(lay_out_part, (self.source, self.document, *request))
                         for request in requests], self.jobs)
 
@@ -166,20 +183,25 @@ class PartsBuild:
         self.pool: Layouts = remote or LocalLayouts(self.source, document, jobs)
         root = self.source.etree_element
         self.styled = styled_across_parts(root)
-        self.title = parts.title_text(root)
         self.ids = parts.part_ids(root)
-        self.elements = parts.part_roots(root)
+        self.groups = parts.part_groups(root)
         count = len(self.ids)
         self.front = [0] if self.ids and self.ids[0] == "" else []
         self.notes = [count - 1] if self.ids and self.ids[-1] == "notes" and count > 1 else []
         self.body = [i for i in range(count) if i not in self.front and i not in self.notes]
-        self.trees = [tostring(element) for element in self.elements]  # (keys, and sizes)
-        front_ids = {anchor for i in self.front for anchor in parts.anchors_in(self.elements[i])}
-        self.front_calls = any(parts.fragment(link) in front_ids
-                               for i in self.notes for link in self.elements[i].iter("a"))
+        # (keys, and sizes)
+        self.trees = [b"".join(tostring(element) for element in group) for group in self.groups]
+        front_ids = {anchor for i in self.front for anchor in parts.anchors_in(*self.groups[i])}
+        self.front_calls = any(parts.fragment(link) in front_ids for i in self.notes
+                               for element in self.groups[i] for link in element.iter("a"))
+        # Whether each part ends before a part that opens on a recto (its last page then
+        # brings the blank verso before it), and whether each opens on one itself.
+        self.on_recto = [parts.opens_on_recto(group[0]) for group in self.groups]
+        self.before_recto = [*self.on_recto[1:], True]
+        self.laid: dict[str, PartLayout] = {}  # this build's layouts, by key
         self.context = self._context()
         self.warmed = False
-        self.laid = 0  # parts laid out by this build (the rest came from the cache)
+        self.laid_count = 0  # parts laid out by this build (the rest came from the cache)
         self.seconds: dict[str, float] = {}
 
     def write(self, target: Path, previous_pages: int | None) -> PdfResult:
@@ -208,8 +230,9 @@ class PartsBuild:
                        self._kept_subset if self.cache is not None else None, self.jobs)
         self.seconds["assembly"] = time.perf_counter() - started
         note = ""
-        if self.cache is not None and self.laid < len(laid_out):
-            note = f"{self.laid} of {len(laid_out)} parts laid out, the rest kept from the last build"
+        if self.cache is not None and self.laid_count < len(laid_out):
+            note = (f"{self.laid_count} of {len(laid_out)} parts laid out, the rest kept from the "
+                    "last build")
         return PdfResult(target, sum(part.pages for part in laid_out),
                          max(part.layouts for part in laid_out), band, unfitted, note,
                          {**self.seconds, "parts": [part.seconds for part in laid_out]},
@@ -222,25 +245,57 @@ class PartsBuild:
                         parts.first_body_page(laid_out, bool(self.front)))
 
     def lay_out(self, band: int, fit: bool) -> list[PartLayout]:
-        done = dict(zip(self.body, self._run(self.body, band, {}, fit), strict=True))
+        done = self._body_on_their_sides(band, fit)
         numbers = body_numbers(self.body, done)
+        body_pages = sum(done[j].pages for j in self.body)
+        verso = {i for i in self.notes if body_pages % 2}  # (the body opens on a recto)
         for i in self.notes:
-            numbers[self.ids[i]] = str(1 + sum(done[j].pages for j in self.body))
+            numbers[self.ids[i]] = str(1 + body_pages)
         if self.front_calls:  # the Notes show pages of the front matter: it goes first
             done.update(zip(self.front, self._run(self.front, band, numbers, fit), strict=True))
             for i in self.front:
                 numbers.update(front_numbers(done[i]))
-            done.update(zip(self.notes, self._run(self.notes, band, numbers, fit), strict=True))
+            done.update(zip(self.notes, self._run(self.notes, band, numbers, fit, verso),
+                            strict=True))
         else:  # each needs only the body's pages: both at once
             both = self.front + self.notes
-            done.update(zip(both, self._run(both, band, numbers, fit), strict=True))
+            done.update(zip(both, self._run(both, band, numbers, fit, verso), strict=True))
         return [done[i] for i in range(len(self.ids))]
 
-    def _run(self, indices: list[int], band: int, numbers: dict[str, str], fit: bool
-             ) -> list[PartLayout]:
-        """Parts `indices` laid out, from the cache where it has them."""
-        keys = [self.key(i, band, numbers, fit) for i in indices]
-        found = {i: self.cache.get(key) if self.cache is not None else None
+    def _body_on_their_sides(self, band: int, fit: bool) -> dict[int, PartLayout]:
+        """The body's parts, each laid out on the side it opens on. Each is laid out on a recto
+        first; those that open on a verso then (at once), until the sides settle."""
+        verso: set[int] = set()
+        for _round in range(SIDE_ROUNDS):
+            done = dict(zip(self.body, self._run(self.body, band, {}, fit, verso), strict=True))
+            sides = self._verso_starts(done)
+            if sides == verso:
+                return done
+            verso = sides
+        raise CannotAssemble("the chapters' sides did not settle")
+
+    def _verso_starts(self, done: dict[int, PartLayout]) -> set[int]:
+        """The body's parts that open on a verso, from the pages of their text (without the
+        blank verso that may close them: a part laid out on the other side has it or not)."""
+        verso = set()
+        page = 0  # from the body's first page, a recto
+        for i in self.body:
+            closing_blank = done[i].page_names[-1:] == ("blank",)
+            if page % 2:
+                assert not self.on_recto[i], "a part that opens on a recto follows a blank verso"
+                verso.add(i)
+            page += done[i].pages - (1 if closing_blank else 0)
+            if self.before_recto[i] and page % 2:
+                page += 1
+        return verso
+
+    def _run(self, indices: list[int], band: int, numbers: dict[str, str], fit: bool,
+             verso: set[int] | None = None) -> list[PartLayout]:
+        """Parts `indices` laid out (those in `verso` opening on a verso), from this build's
+        layouts or the cache where they have them."""
+        verso = verso or set()
+        keys = [self.key(i, band, numbers, fit, i in verso) for i in indices]
+        found = {i: self.laid.get(key) or (self.cache.get(key) if self.cache is not None else None)
                  for i, key in zip(indices, keys, strict=True)}
         missing = [(i, key) for i, key in zip(indices, keys, strict=True) if found[i] is None]
         # The longest first (by the length of its HTML), so that no long part starts last and
@@ -248,13 +303,15 @@ class PartsBuild:
         missing.sort(key=lambda item: -len(self.trees[item[0]]))
         if len(missing) > 1 and not self.warmed and self.pool.warm_up:
             self._warm_up(band)
-        requests = [(i, band, numbers, self.title, fit) for i, _ in missing]
+        requests = [PartRequest(i, band, numbers, fit, i in verso) for i, _ in missing]
         for (i, key), laid in zip(missing, self.pool.parts(requests), strict=True):
             found[i] = laid
-            self.laid += 1
+            self.laid_count += 1
             if self.cache is not None:
                 self.cache.put(key, laid)
-        return [part for i in indices if (part := found[i]) is not None]
+        result = [part for i in indices if (part := found[i]) is not None]
+        self.laid.update(zip(keys, result, strict=True))
+        return result
 
     def _warm_up(self, band: int) -> None:
         """Lay out a few of the book's paragraphs here, once, before the parts are forked: each
@@ -269,9 +326,10 @@ class PartsBuild:
         if head is not None:
             sample.append(copy.deepcopy(head))
         body = SubElement(sample, "body")
-        for element in itertools.islice(
-                (p for i in self.body for p in self.elements[i].iter("p")), WARM_UP_PARAGRAPHS):
-            body.append(copy.deepcopy(element))
+        for paragraph in itertools.islice(
+                (p for i in self.body for section in self.groups[i] for p in section.iter("p")),
+                WARM_UP_PARAGRAPHS):
+            body.append(copy.deepcopy(paragraph))
         rendered = Layout(self.document, band, source=_with_tree(self.source, sample),
                           page_css=WITHOUT_FOLIO).render()
         rendered.write_pdf(io.BytesIO(), **write_options(self.document.options))
@@ -298,18 +356,21 @@ class PartsBuild:
             self.cache.put_subset(key, found)
         return found
 
-    def key(self, index: int, band: int, numbers: dict[str, str], fit: bool) -> str:
+    def key(self, index: int, band: int, numbers: dict[str, str], fit: bool, verso: bool) -> str:
         """Everything part `index`'s layout depends on, hashed: its tree, the page numbers
-        written into it, the book's title for a body part, the files it places, the band, its
-        page geometry, and the context (the rest of the document and the programs)."""
-        element = self.elements[index]
-        targets = sorted({target for link in element.iter("a") if (target := parts.fragment(link))})
+        written into it, the files it places, the band, its
+        page geometry, its side and whether the next part opens on a recto, and the context
+        (the rest of the document and the programs)."""
+        group = self.groups[index]
+        targets = sorted({target for element in group for link in element.iter("a")
+                          if (target := parts.fragment(link))})
         role = "front" if index in self.front else "body"
         return _digest(self.context, self.trees[index], role, band, fit,
-                       self.document.page_css[band], self.title if role == "body" else "",
+                       self.document.page_css[band],
                        [(target, numbers[target]) for target in targets if target in numbers],
-                       self._placed_files(element),
-                       sorted(set(parts.anchors_in(element)) & self.document.page_units))
+                       [placed for element in group for placed in self._placed_files(element)],
+                       sorted(parts.anchors_in(*group) & self.document.page_units),
+                       verso, self.before_recto[index])
 
     def _context(self) -> str:
         """What every part's layout depends on: the document around the parts (its head, with
@@ -339,19 +400,19 @@ class PartsBuild:
 
 
 def lay_out_part(source: HTML, document: PrintDocument, index: int, band: int,
-                 numbers: dict[str, str], title: str, fit: bool = True) -> PartLayout:
-    """Part `index` of the book, laid out in `band` (in a forked process: the tree is its own)."""
+                 numbers: dict[str, str], fit: bool = True, verso: bool = False) -> PartLayout:
+    """Part `index` of the book, laid out in `band`, opening on a verso or a recto (in a forked
+    process: the tree is its own)."""
     started = time.perf_counter()
     root = source.etree_element
     parts.write_numbers(root, numbers)
-    kept = parts.keep_only(root, index)
-    if parts.FRONT_MATTER not in (kept.get("class") or "").split():
-        parts.carry_title(root, title)
+    parts.keep_only(root, index, verso)
     book = Layout(document, band, source=source, page_css=WITHOUT_FOLIO)
     first = book.render()
-    first_pages = len(first.pages) - 1
+    lead = 1 if verso else 0  # the recto before a verso opening: dropped, as the sentinel's page
+    first_pages = len(first.pages) - 1 - lead
     rendered, more = book.fit(first) if fit else (first, 0)
-    rendered.pages = rendered.pages[:-1]  # the sentinel's page
+    rendered.pages = rendered.pages[lead:-1]
     return _as_plain_data(rendered, document, first_pages, 1 + more, started)
 
 
