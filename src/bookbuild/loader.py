@@ -75,6 +75,7 @@ def load(book_dir: Path) -> Book:
         meta=manifest.meta,
         epub=manifest.epub,
         pdf=manifest.pdf,
+        design=manifest.design,
         sections=sections,
         stylesheets=stylesheets,
         style_files=tuple(style_files),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Report, book_error
+from .headings import NUMBERINGS, check_pattern, words_language
 from .model import (
     DEFAULT_OPENING_KEY,
     MAX_NAME_LENGTH,
@@ -20,6 +21,7 @@ from .model import (
     OPENINGS,
     SECTION_KINDS,
     Contributor,
+    DesignOptions,
     Edition,
     EpubOptions,
     Metadata,
@@ -82,6 +84,7 @@ class Manifest:
     meta: Metadata
     epub: EpubOptions
     pdf: PdfOptions
+    design: DesignOptions
     contents: tuple[ContentEntry, ...]
     stylesheets: tuple[str, ...]
     lines: dict[str, int]  # "table.key" -> line in book.toml, for later diagnostics
@@ -304,11 +307,21 @@ PDF_FIELDS: dict[str, Field] = {
     "openings": Field((str, dict), check=check_openings),
     "pad_to_minimum": Field(bool),
 }
+FIRST_LINES = ("none", "small-caps", "drop-cap")
+DESIGN_FIELDS: dict[str, Field] = {
+    "chapter_label": Field(str, check=check_pattern),
+    "numbering": Field(str, check=lambda v: None if v in NUMBERINGS else
+                       f'unknown numbering "{v}" (use {", ".join(NUMBERINGS)})'),
+    "label_in_contents": Field(bool),
+    "first_line": Field(str, check=lambda v: None if v in FIRST_LINES else
+                        f'unknown first_line "{v}" (use {", ".join(FIRST_LINES)})'),
+}
 TOP_FIELDS: dict[str, Field] = {
     "book": Field(dict, required=True),
     "contents": Field(list, required=True),
     "epub": Field(dict),
     "pdf": Field(dict),
+    "design": Field(dict),
     "stylesheets": Field(list),
     "editions": Field(list),
 }
@@ -465,6 +478,11 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     contents = _contents(v, top.get("contents"))
     epub = v.table(top.get("epub", {}), "epub", EPUB_FIELDS)
     pdf = v.table(top.get("pdf", {}), "pdf", PDF_FIELDS)
+    design = v.table(top.get("design", {}), "design", DESIGN_FIELDS)
+    language = book.get("language", "en")
+    if design.get("numbering") == "words" and words_language(language) is None:
+        v.error("design.numbering", f'numbering = "words" has no words for the language "{language}"',
+                hint='use "arabic" or "roman"')
     editions = _editions(v, top.get("editions", []), book)
     raw_book = data.get("book")
     if isinstance(raw_book, dict) and "date" not in raw_book and not top.get("editions"):
@@ -480,6 +498,7 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         meta=_metadata(book, contributors, editions),
         epub=EpubOptions(**epub),
         pdf=_pdf_options(pdf),
+        design=DesignOptions(**design),
         contents=contents,
         stylesheets=tuple(stylesheets),
         lines=v.keys.lines,

@@ -176,6 +176,16 @@ class PdfOptions:
 
 
 @dataclass(frozen=True)
+class DesignOptions:
+    """The book's design choices ([design] in the manifest)."""
+
+    chapter_label: str | None = None  # "Chapter {N}": above each chapter's title (labels.py)
+    numbering: str = "arabic"  # how the label writes the number: arabic, roman, words
+    label_in_contents: bool = False  # the contents, the nav and the outline show the label too
+    first_line: str = "none"  # a chapter's first line: none, small-caps, drop-cap
+
+
+@dataclass(frozen=True)
 class Section:
     """One entry of the manifest's contents, with its source text."""
 
@@ -204,6 +214,7 @@ class Book:
     stylesheets: tuple[Path, ...] = ()  # the book's own CSS, added after ours
     style_files: tuple[Path, ...] = ()  # what that CSS imports and loads: stylesheets, fonts, images
     templates_dir: Path | None = None  # the book's own templates, overriding ours
+    design: DesignOptions = DesignOptions()
     cover_image: Path | None = None  # a supplied cover, validated
     cover_media_type: str | None = None  # what the image really is, not what its name says
     problems: tuple[Diagnostic, ...] = ()  # what loading found; parse_book reports it with its own

@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from . import __version__, printspec
 from .coverfit import fit_spine, fit_title
 from .diagnostics import book_error, display_path
 from .fonts import font_characters, subset_font
+from .headings import chapter_labels, first_line_class, first_line_sections, with_drop_cap
 from .mediatypes import media_type
 from .model import (
     Book,
@@ -242,7 +243,13 @@ def _template_frame(exc: BaseException, env: jinja2.Environment, name: str) -> t
 
 
 def common_context(ms: Manuscript, isbn: str | None, typeface: str | None) -> dict[str, Any]:
+    design = ms.book.design
     return {
+        "design": design,
+        # Each chapter's label ("Chapter One"), and the sections whose first line the design sets
+        "labels": chapter_labels(ms.chapters, design, ms.meta.language),
+        "first_lines": first_line_sections(ms.chapters, design),
+        "first_line_class": first_line_class(design),
         "meta": ms.meta,
         "edition_label": edition_label(ms.meta.edition),
         "date_label": date_label(ms.meta.date),
@@ -581,13 +588,15 @@ def _epub_images(body_html: str) -> str:
 def _epub_toc(ms: Manuscript, files: dict[str, str]) -> list[TocEntry]:
     """The contents: every listed section, the chapters of a part nested under it, then Notes."""
     depth = ms.book.epub.toc_depth
+    labels = chapter_labels(ms.chapters, ms.book.design, ms.meta.language)
     entries: list[TocEntry] = []
     members: dict[str, list[TocEntry]] = {}  # part id -> its chapters' entries
     for chapter in ms.chapters:
         if not chapter.listed:
             continue
         headings = [h for h in chapter.headings if h.level <= depth] if depth > 1 else []
-        entry = TocEntry(chapter.title.text, chapter_file(chapter), _nest(headings, files))
+        entry = TocEntry(listed_title(ms, chapter, labels), chapter_file(chapter),
+                         _nest(headings, files))
         if chapter.section.part in members:
             members[chapter.section.part].append(entry)
         else:
@@ -600,6 +609,17 @@ def _epub_toc(ms: Manuscript, files: dict[str, str]) -> list[TocEntry]:
     if ms.has_notes:
         entries.append(TocEntry("Notes", NOTES_FILE))
     return entries
+
+
+def listed_title(ms: Manuscript, chapter: Chapter, labels: dict[str, str], html: bool = False
+                 ) -> str:
+    """A section's title as the contents, the nav and the outline list it: with its label
+    ("Chapter One: Title") when the design asks for that."""
+    title = chapter.title.html if html else chapter.title.text
+    if ms.book.design.label_in_contents and chapter.id in labels:
+        label = str(markupsafe.escape(labels[chapter.id])) if html else labels[chapter.id]
+        return f"{label}: {title}"
+    return title
 
 
 def _nest(headings: list[Heading], files: dict[str, str]) -> tuple[TocEntry, ...]:
@@ -767,8 +787,14 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
     # A dedication or an epigraph that opens the book comes before the contents, as in print.
     opening = list(itertools.takewhile(lambda c: not c.listed, front))
     front = front[len(opening):]
+    labels = chapter_labels(ms.chapters, ms.book.design, ms.meta.language)
+    if ms.book.design.first_line == "drop-cap":
+        capped = first_line_sections(ms.chapters, ms.book.design)
+        front, body = ([replace(c, body_html=with_drop_cap(c.body_html)) if c.id in capped else c
+                        for c in chapters] for chapters in (front, body))
     contents = [
-        _ContentsEntry(chapter.id, chapter.title.html, "front" if chapter.is_front_matter else "body",
+        _ContentsEntry(chapter.id, listed_title(ms, chapter, labels, html=True),
+                       "front" if chapter.is_front_matter else "body",
                        2 if chapter.section.part else 1, chapter.kind)
         for chapter in front + body if chapter.listed
     ]
