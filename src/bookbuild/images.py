@@ -3,16 +3,19 @@ nothing and load nothing. One place for these rules; chapters and covers both us
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pikepdf
 from lxml import etree
 from PIL import Image as Pillow
 from PIL import ImageFile
 
 from .limits import MAX_IMAGE_PIXELS, MAX_SVG_BYTES
 from .mediatypes import IMAGE_TYPES, PILLOW_ALIASES, PILLOW_FORMATS
+from .printspec import MIN_IMAGE_PPI
 from .stylesheets import references
 from .xmlread import UnsafeXml, parse_xml
 
@@ -127,3 +130,47 @@ def _svg_problem(src: str, code: str, what: str, line: int | None) -> ImageProbl
                         f'the SVG "{src}" {what}',
                         "an SVG in a book is a drawing: remove scripts, events and references to "
                         "other files")
+
+
+# ---- print cover art ------------------------------------------------------------------------
+
+PRINT_ART_TYPES = ("JPEG", "PNG")
+
+
+def front_art_problems(src: str, path: Path, panel_in: tuple[float, float]) -> list[ImageProblem]:
+    """Why an image cannot be the print wrap's front art: it must be a JPEG or PNG with 300
+    pixels to the inch at the size it covers the front panel (`panel_in`, bleed included; a
+    picture of other proportions is cropped at its sides or its top and foot)."""
+    problems = image_problems(src, path)
+    if problems:
+        return problems
+    with Pillow.open(path) as picture:
+        kind, (width, height) = picture.format, picture.size
+    if kind not in PRINT_ART_TYPES:
+        return [ImageProblem("cover-format", f'the front cover art "{src}" is {kind}; printers '
+                             "take JPEG or PNG", "convert it to JPEG")]
+    ppi = min(width / panel_in[0], height / panel_in[1])
+    if ppi < MIN_IMAGE_PPI - 0.5:
+        needed = (math.ceil(panel_in[0] * MIN_IMAGE_PPI), math.ceil(panel_in[1] * MIN_IMAGE_PPI))
+        return [ImageProblem(
+            "cover-resolution", f'the front cover art "{src}" is {width} x {height} pixels: '
+            f"{ppi:.0f} pixels to the inch on the front panel ({panel_in[0]:g} x {panel_in[1]:g} in "
+            f"with bleed), which needs {MIN_IMAGE_PPI}",
+            f"use art of at least {needed[0]} x {needed[1]} pixels")]
+    return []
+
+
+def wrap_problems(src: str, path: Path) -> tuple[list[ImageProblem], tuple[float, float]]:
+    """Why a PDF cannot be the book's print wrap (it must be a PDF of one page), and its page
+    size in inches (its MediaBox: the wrap with its bleed)."""
+    try:
+        with pikepdf.open(path) as wrap:
+            if len(wrap.pages) != 1:
+                return [ImageProblem("cover-wrap", f'the cover wrap "{src}" has {len(wrap.pages)} '
+                                     "pages; a wrap is one page: back, spine and front",
+                                     "export the wrap alone")], (0, 0)
+            box = [float(value) for value in wrap.pages[0].mediabox]
+    except (pikepdf.PdfError, ValueError, OSError):
+        return [ImageProblem("cover-wrap", f'the cover wrap "{src}" is not a PDF bookbuild can read',
+                             "export it again as PDF")], (0, 0)
+    return [], ((box[2] - box[0]) / 72, (box[3] - box[1]) / 72)

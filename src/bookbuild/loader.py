@@ -10,11 +10,12 @@ from pathlib import Path
 from PIL import Image
 
 from .diagnostics import Report
-from .images import image_problems
+from .images import front_art_problems, image_problems, wrap_problems
 from .limits import MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES
 from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section, opening_asked, print_opening
 from .pagemap import is_page_id
+from .printspec import POINTS_PER_INCH, front_panel
 from .stylesheets import check_stylesheet
 
 # Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
@@ -63,6 +64,7 @@ def load(book_dir: Path) -> Book:
         line = manifest.lines.get("epub.cover")
         cover = resolve_inside(book_dir, manifest.epub.cover, manifest.path, report, line)
         cover_type = check_cover_image(cover, manifest.path, report, line) if cover else None
+    cover_front, cover_wrap = _print_cover(book_dir, manifest, report)
     # Problems with files do not stop here: parsing the sections that did load finds the rest,
     # and parse_book reports them all together.
     templates = book_dir / "templates"
@@ -83,6 +85,8 @@ def load(book_dir: Path) -> Book:
             book_dir.resolve()) else None,
         cover_image=cover if cover_type else None,
         cover_media_type=cover_type,
+        cover_front=cover_front,
+        cover_wrap=cover_wrap,
         problems=tuple(report.items),
     )
 
@@ -210,6 +214,29 @@ def _unique_id(stem: str, taken: set[str]) -> str:
 # File stems the EPUB uses for its own documents.
 RESERVED_IDS = frozenset({"titlepage", "nav", "notes", "cover", "copyright", "halftitle", "half-title",
                           "title-page", "contents", "body-matter", "toc", "landmarks"})
+
+
+def _print_cover(book_dir: Path, manifest: Manifest, report: Report
+                 ) -> tuple[Path | None, Path | None]:
+    """The print wrap's front art and a supplied wrap, each checked (a wrap's size can only be
+    checked against the page count, once the PDF is laid out: pipeline.py)."""
+    pdf = manifest.pdf
+    found: list[Path | None] = []
+    for key, name in (("cover_front", pdf.cover_front), ("cover_wrap", pdf.cover_wrap)):
+        line = manifest.lines.get(f"pdf.{key}")
+        path = resolve_inside(book_dir, name, manifest.path, report, line) if name else None
+        if path is not None:
+            if key == "cover_front":
+                problems = front_art_problems(name or "", path, front_panel(
+                    pdf.width_pt / POINTS_PER_INCH, pdf.height_pt / POINTS_PER_INCH))
+            else:
+                problems = wrap_problems(name or "", path)[0]
+            for problem in problems:
+                report.error(manifest.path, problem.code, problem.message, line=line,
+                             hint=problem.hint)
+            path = None if problems else path
+        found.append(path)
+    return found[0], found[1]
 
 
 def check_cover_image(path: Path, referrer: Path, report: Report, line: int | None) -> str | None:

@@ -306,6 +306,8 @@ PDF_FIELDS: dict[str, Field] = {
     "variant": Field(str, check=check_variant),
     "openings": Field((str, dict), check=check_openings),
     "pad_to_minimum": Field(bool),
+    "cover_front": Field(str),
+    "cover_wrap": Field(str),
 }
 FIRST_LINES = ("none", "small-caps", "drop-cap")
 DESIGN_FIELDS: dict[str, Field] = {
@@ -479,6 +481,9 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     epub = v.table(top.get("epub", {}), "epub", EPUB_FIELDS)
     pdf = v.table(top.get("pdf", {}), "pdf", PDF_FIELDS)
     design = v.table(top.get("design", {}), "design", DESIGN_FIELDS)
+    if "cover_front" in pdf and "cover_wrap" in pdf:
+        v.error("pdf.cover_wrap", "give cover_front or cover_wrap, not both",
+                hint="cover_front is art for the front panel; cover_wrap a whole wrap made elsewhere")
     language = book.get("language", "en")
     if design.get("numbering") == "words" and words_language(language) is None:
         v.error("design.numbering", f'numbering = "words" has no words for the language "{language}"',
@@ -612,7 +617,8 @@ def _pdf_options(pdf: dict[str, Any]) -> PdfOptions:
                       bleed_in=parse_length(pdf.get("bleed", "0")) or 0.0,
                       paper=pdf.get("paper", "white"), target=pdf.get("target"),
                       variant=pdf.get("variant"), openings=_openings(pdf.get("openings")),
-                      pad_to_minimum=pdf.get("pad_to_minimum", False))
+                      pad_to_minimum=pdf.get("pad_to_minimum", False),
+                      cover_front=pdf.get("cover_front"), cover_wrap=pdf.get("cover_wrap"))
 
 
 def _openings(value: str | dict[str, str] | None) -> tuple[tuple[str, str], ...]:

@@ -170,6 +170,8 @@ class PdfOptions:
     paper: str = "white"  # for the cover's spine width
     target: str | None = None  # a print-on-demand service whose rules the PDF must meet: "kdp"
     variant: str | None = None  # "pdf/ua-1", "pdf/a-2b", …
+    cover_front: str | None = None  # art for the print wrap's front panel (the book's file)
+    cover_wrap: str | None = None  # a whole print wrap made elsewhere (a PDF of the book's)
     # Where sections open (OPENINGS), as (kind or "default" or "notes", opening) pairs
     openings: tuple[tuple[str, str], ...] = ()
     pad_to_minimum: bool = False  # blank pages at the end up to the target's fewest pages
@@ -216,6 +218,8 @@ class Book:
     templates_dir: Path | None = None  # the book's own templates, overriding ours
     design: DesignOptions = DesignOptions()
     cover_image: Path | None = None  # a supplied cover, validated
+    cover_front: Path | None = None  # the print wrap's front art, validated ([pdf] cover_front)
+    cover_wrap: Path | None = None  # a supplied print wrap, validated but for its size
     cover_media_type: str | None = None  # what the image really is, not what its name says
     problems: tuple[Diagnostic, ...] = ()  # what loading found; parse_book reports it with its own
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from .cluster import ClusterSpec
 from .coverfit import TITLE_MIN_PT, fit_title
 from .diagnostics import BookError, Diagnostic, Report, book_error, display_path
 from .glyphs import code_points, package_for, undrawable
+from .images import wrap_problems
 from .keptchapters import KeptChapters
 from .keptpages import print_key
 from .loader import load
@@ -28,7 +30,14 @@ from .model import Book, EpubPackage, Manuscript, PrintDocument
 from .pagelist import mark_pages
 from .pagemap import PageStart
 from .parse import parse_book
-from .printspec import KDP_MAX_PAGES, KDP_MIN_PAGES
+from .printspec import (
+    KDP_MAX_PAGES,
+    KDP_MIN_PAGES,
+    POINTS_PER_INCH,
+    STANDARD_BLEED,
+    WRAP_TOLERANCE_IN,
+    cover_size,
+)
 from .render import (
     COVER_PAGE_INCHES,
     CoverImage,
@@ -42,7 +51,7 @@ from .resources import book_fonts, styles_dir
 from .state import BuildState
 from .workers import Job, available_cpus
 from .writers.atomic import Staging
-from .writers.cover import cover_pdf, rasterize, write_print_cover
+from .writers.cover import art_cover, cover_pdf, rasterize, wrap_front, write_print_cover
 from .writers.epub import write_epub
 from .writers.partcache import PartCache
 from .writers.pdf import PdfResult, allowed_roots
@@ -224,9 +233,13 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             started = time.perf_counter()
             cover_target = out_dir / f"{slug}-cover.pdf"
             staged = staging.path_for(cover_target)
-            wrap_html = render_cover_html(manuscript, iso(timestamp), pages=pdf.pages)
-            write_print_cover(wrap_html, manuscript.book.root, roots, staged,
-                              full_fonts=manuscript.book.pdf.target is not None)
+            if manuscript.book.cover_wrap is not None:  # made elsewhere: its size checked
+                check_wrap_size(manuscript.book, manuscript.book.cover_wrap, pdf.pages)
+                shutil.copyfile(manuscript.book.cover_wrap, staged)
+            else:
+                wrap_html = render_cover_html(manuscript, iso(timestamp), pages=pdf.pages)
+                write_print_cover(wrap_html, manuscript.book.root, roots, staged,
+                                  full_fonts=manuscript.book.pdf.target is not None)
             result.outputs.append(Output(cover_target, "cover", staged.stat().st_size,
                                          time.perf_counter() - started, 1))
         if strict and result.warnings:  # the layout's own warnings (page count) count too
@@ -282,11 +295,32 @@ def remember_outputs(key: str, out_dir: Path, result: BuildResult) -> None:
 
 
 def epub_cover(manuscript: Manuscript, html: str, roots: tuple[Path, ...]) -> CoverImage:
-    """The manifest's cover image, or one made from the cover template's HTML."""
-    supplied = manuscript.book.cover_image
-    if supplied is not None and manuscript.book.cover_media_type is not None:
-        return CoverImage(supplied.read_bytes(), manuscript.book.cover_media_type)
-    return CoverImage(rasterize(cover_pdf(html, manuscript.book.root, roots)), "image/jpeg")
+    """The manifest's cover image; else the print cover's front (its art, or a supplied wrap's
+    front panel); else one made from the cover template's HTML."""
+    book = manuscript.book
+    if book.cover_image is not None and book.cover_media_type is not None:
+        return CoverImage(book.cover_image.read_bytes(), book.cover_media_type)
+    if book.cover_front is not None:
+        return CoverImage(art_cover(book.cover_front), "image/jpeg")
+    if book.cover_wrap is not None:
+        trim = (book.pdf.width_pt / POINTS_PER_INCH, book.pdf.height_pt / POINTS_PER_INCH)
+        return CoverImage(wrap_front(book.cover_wrap.read_bytes(), trim, STANDARD_BLEED),
+                          "image/jpeg")
+    return CoverImage(rasterize(cover_pdf(html, book.root, roots)), "image/jpeg")
+
+
+def check_wrap_size(book: Book, wrap: Path, pages: int) -> None:
+    """A supplied wrap must be the size the page count, the paper and the bleed make."""
+    trim = (book.pdf.width_pt / POINTS_PER_INCH, book.pdf.height_pt / POINTS_PER_INCH)
+    expected = cover_size(*trim, pages, book.pdf.paper)
+    found = wrap_problems(wrap.name, wrap)[1]
+    if all(abs(a - b) <= WRAP_TOLERANCE_IN for a, b in zip(found, expected, strict=True)):
+        return
+    raise book_error(book.manifest_path, "cover-wrap-size",
+                     f'the cover wrap "{book.pdf.cover_wrap}" is {found[0]:.3f} x '
+                     f"{found[1]:.3f} in; this book's wrap is {expected[0]:.3f} x {expected[1]:.3f} in "
+                     f"({pages} pages on {book.pdf.paper} paper, {STANDARD_BLEED} in bleed)",
+                     hint="make the wrap again at that size: its spine follows the page count")
 
 
 def page_count_warnings(document: PrintDocument, pages: int, target: Path) -> list[Diagnostic]:

@@ -103,6 +103,17 @@ def spine_width(pages: int, paper: str) -> float:
     return pages * PAPER_INCHES_PER_PAGE[paper]
 
 
+# How far a supplied wrap's size may be from the computed one (cover calculators round to 0.001).
+WRAP_TOLERANCE_IN = 0.01
+
+
+def front_panel(trim_width_in: float, trim_height_in: float,
+                bleed: float = STANDARD_BLEED) -> tuple[float, float]:
+    """The wrap's front panel with its bleed (top, bottom and outside), in inches: what a front
+    cover's art covers."""
+    return trim_width_in + bleed, trim_height_in + 2 * bleed
+
+
 def cover_size(trim_width_in: float, trim_height_in: float, pages: int, paper: str,
                bleed: float = STANDARD_BLEED) -> tuple[float, float]:
     """Full-wrap cover (back, spine, front) with bleed, in inches."""

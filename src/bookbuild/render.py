@@ -14,6 +14,7 @@ import posixpath
 import re
 import signal
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -302,6 +303,11 @@ def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = Non
         variables = f":root {{ --trim-width: {trim_w:.4f}in; --spine-width: {spine:.4f}in; }}"
         layout, keywords = "wrap", f"bookbuild-cover, paper={pdf.paper}, pages={pages}"
     panel = COVER_PAGE_INCHES[0] if pages is None else pdf.width_pt / 72
+    art = ms.book.cover_front
+    # The wrap's front panel is the supplied art, if any (the EPUB's cover is made from it
+    # directly: pipeline.epub_cover).
+    front_art = urllib.parse.quote(_book_path(ms.book, art)) \
+        if art is not None and pages is not None else None
     spine_size = None
     if pages is not None and pages >= printspec.MIN_PAGES_FOR_SPINE_TEXT:
         spine_size = fit_spine(spine_text(ms.meta), printspec.spine_width(pages, pdf.paper),
@@ -310,7 +316,7 @@ def render_cover_html(ms: Manuscript, timestamp: str, *, pages: int | None = Non
                            page_css=page_css + variables, keywords=keywords,
                            stylesheet=(styles_dir() / "cover.css").as_uri(),
                            title=fit_title(ms.meta.title, panel), spine_size=spine_size,
-                           spine_author=spine_author(ms.meta))
+                           spine_author=spine_author(ms.meta), front_art=front_art)
 
 
 def spine_author(meta: Metadata) -> str:

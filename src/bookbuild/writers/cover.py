@@ -1,4 +1,5 @@
-"""One cover template -> the EPUB's cover image (JPEG, 1600 x 2560) and, later, the print wrap.
+"""One cover template -> the EPUB's cover image (JPEG, 1600 x 2560) and, later, the print wrap;
+or the EPUB's cover from the print art the book supplies ([pdf] cover_front, cover_wrap).
 
 WeasyPrint lays the cover out as a one-page PDF; pypdfium2 rasterizes it. No external program.
 """
@@ -47,6 +48,38 @@ def rasterize(pdf: bytes, size: tuple[int, int] = COVER_SIZE) -> bytes:
         document.close()
     if image.size != size:
         image = image.resize(size, Image.Resampling.LANCZOS)
+    return _jpeg(image)
+
+
+def _jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=90, optimize=True, progressive=False, dpi=(320, 320))
     return out.getvalue()
+
+
+def art_cover(path: Path, size: tuple[int, int] = COVER_SIZE) -> bytes:
+    """The EPUB's cover from the print front art: as high as the cover image stores ask, its
+    proportions kept, as a JPEG."""
+    with Image.open(path) as art:
+        image = art.convert("RGB")
+    scale = size[1] / image.height
+    if scale < 1:
+        image = image.resize((round(image.width * scale), size[1]), Image.Resampling.LANCZOS)
+    return _jpeg(image)
+
+
+def wrap_front(pdf: bytes, trim_in: tuple[float, float], bleed_in: float,
+               size: tuple[int, int] = COVER_SIZE) -> bytes:
+    """The EPUB's cover from a print wrap: its front panel (the right-hand trim, bleed off)."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        page = document[0]
+        width, _height = page.get_size()
+        scale = size[1] / (trim_in[1] * 72)
+        image = page.render(scale=scale, draw_annots=False).to_pil().convert("RGB")
+    finally:
+        document.close()
+    right = round((width - bleed_in * 72) * scale)
+    left = round((width - (bleed_in + trim_in[0]) * 72) * scale)
+    top = round(bleed_in * 72 * scale)
+    return _jpeg(image.crop((left, top, right, top + size[1])))
