@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .cluster import SCHEDULER_VARIABLE
 from .diagnostics import BookError, Diagnostic
-from .manifest import PDF_VARIANTS, PRINT_TARGETS
+from .manifest import PDF_VARIANTS, PRINT_TARGETS, STORE_TARGETS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 # What the file system refuses for a name or a place the user gave (--out, a path in the book):
@@ -115,8 +115,9 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build.add_argument("--pdf-variant", choices=PDF_VARIANTS, metavar="VARIANT",
                        help=f"PDF standard to meet: {', '.join(PDF_VARIANTS)} (default: the manifest's)")
-    build.add_argument("--target", choices=PRINT_TARGETS,
-                       help="print-on-demand service whose rules the PDF must meet (kdp)")
+    build.add_argument("--target", choices=PRINT_TARGETS + STORE_TARGETS, action="append",
+                       help="a service to make the book for, as often as needed: kdp (print: "
+                            "the PDF meets its rules), kobo (a kepub, <name>.kepub.epub, too)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true",
                        help="build everything again, even when nothing has changed since the "
@@ -289,6 +290,16 @@ def formats_of(args: argparse.Namespace) -> tuple[str, ...]:
     return ("epub", "pdf") if args.format == "all" else (args.format,)
 
 
+def print_target(args: argparse.Namespace) -> str | None:
+    """The print service among --target's (the last named)."""
+    return next((t for t in reversed(args.target or []) if t in PRINT_TARGETS), None)
+
+
+def store_targets(args: argparse.Namespace) -> tuple[str, ...]:
+    """The EPUB stores among --target's, each once, in a stable order."""
+    return tuple(sorted({t for t in args.target or [] if t in STORE_TARGETS}))
+
+
 def build_catalogue(args: argparse.Namespace, book_dirs: list[Path]) -> int:
     """Several books at once, each in a process of its own, sharing --jobs layout slots (so that
     no two books' layouts compete for the cores); each book's lines are printed when it is done,
@@ -439,10 +450,12 @@ def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
 
     formats = formats_of(args)
     overrides = {key: value for key, value in
-                 (("variant", args.pdf_variant), ("target", args.target)) if value}
+                 (("variant", args.pdf_variant), ("target", print_target(args))) if value}
+    stores = store_targets(args)
     key = None
     if (book_dir / "book.toml").is_file() and not args.no_cache:
-        key = input_key(book_dir, out_dir, {"formats": formats, "strict": args.strict, **overrides},
+        key = input_key(book_dir, out_dir, {"formats": formats, "strict": args.strict,
+                                            "stores": stores, **overrides},
                         also_skip=catalogue_out)
         unchanged = fresh_outputs(key, out_dir)
         if unchanged is not None:
@@ -460,7 +473,7 @@ def build_book(args: argparse.Namespace, book_dir: Path, out_dir: Path,
     try:
         result = build(book_dir, out_dir, formats, strict=args.strict, progress=progress,
                        pdf_overrides=overrides, jobs=args.jobs, reuse_layouts=not args.no_cache,
-                       cluster=args.cluster)
+                       cluster=args.cluster, stores=stores)
     finally:
         if progress is not None:
             progress("")  # the problems that follow start on a clean line

@@ -210,6 +210,7 @@ def check_edition(value: int) -> str | None:
 
 PDF_VARIANTS = ("pdf/ua-1", "pdf/a-2b", "pdf/a-3b", "pdf/ua-2")
 PRINT_TARGETS = ("kdp",)
+STORE_TARGETS = ("kobo",)  # an EPUB variant each: kobo writes <name>.kepub.epub too (kobo.py)
 
 
 def parse_length(value: str) -> float | None:
@@ -297,6 +298,9 @@ EPUB_FIELDS: dict[str, Field] = {
     "cover": Field(str),
     "certified_by": Field(str),
     "page_list": Field(bool),
+    "stores": Field(list, check=lambda v: next(
+        (f'unknown store "{s}" in stores (use {", ".join(STORE_TARGETS)})' for s in v
+         if s not in STORE_TARGETS), None)),
 }
 PDF_FIELDS: dict[str, Field] = {
     "trim": Field(str, check=check_trim),
@@ -501,7 +505,7 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
     return Manifest(
         path=path,
         meta=_metadata(book, contributors, editions),
-        epub=EpubOptions(**epub),
+        epub=EpubOptions(**{**epub, "stores": tuple(epub.get("stores", ()))}),
         pdf=_pdf_options(pdf),
         design=DesignOptions(**design),
         contents=contents,

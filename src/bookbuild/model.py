@@ -159,6 +159,7 @@ class EpubOptions:
     cover: str | None = None  # an image in the book folder; otherwise one is generated
     certified_by: str | None = None  # who certifies the accessibility conformance claim
     page_list: bool = True  # the print edition's pages marked in the EPUB (pagelist.py)
+    stores: tuple[str, ...] = ()  # store variants to make too: "kobo" (a kepub)
 
 
 @dataclass(frozen=True)

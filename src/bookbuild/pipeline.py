@@ -24,6 +24,7 @@ from .glyphs import code_points, package_for, undrawable
 from .images import wrap_problems
 from .keptchapters import KeptChapters
 from .keptpages import print_key
+from .kobo import kobo_package
 from .loader import load
 from .manifest import LAST_YEAR
 from .model import Book, EpubPackage, Manuscript, PrintDocument
@@ -176,11 +177,12 @@ def check_output_dir(out_dir: Path) -> None:
 def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
           strict: bool = False, progress: Progress | None = None,
           pdf_overrides: dict[str, Any] | None = None, jobs: int | None = None,
-          reuse_layouts: bool = True, cluster: ClusterSpec | None = None) -> BuildResult:
+          reuse_layouts: bool = True, cluster: ClusterSpec | None = None,
+          stores: tuple[str, ...] = ()) -> BuildResult:
     """`jobs`: how many processes lay out the PDF's parts (None: every CPU this process may use);
     `cluster`: lay them out on a Dask cluster's workers instead (cluster.py);
     `reuse_layouts`: take the chapters the last build parsed and the parts it laid out, where
-    nothing they depend on changed."""
+    nothing they depend on changed; `stores`: EPUB variants to make besides the manifest's."""
     say = progress or (lambda _message: None)
     kept = KeptChapters(out_dir) if reuse_layouts else None
     manuscript, warnings = prepare(book_dir, strict=strict, pdf_overrides=pdf_overrides,
@@ -217,15 +219,16 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             if pdf_job is None or not page_list:  # (else marked once the PDF is laid out)
                 kept_pages = keptpages.load(out_dir, slug, layout_key, document.page_units) \
                     if page_list else None
-                result.outputs.append(write_epub_output(
+                result.outputs.extend(write_epub_output(
                     manuscript, package, kept_pages, out_dir / f"{slug}.epub", staging, timestamp,
-                    epub_seconds, "" if kept_pages is not None or not page_list else NO_PAGE_LIST))
+                    epub_seconds, "" if kept_pages is not None or not page_list else NO_PAGE_LIST,
+                    stores))
         if pdf_job is not None:
             pdf: PdfResult = pdf_job.wait(lambda seconds: say(f"laying out the PDF ({seconds:.0f} s)"))
             if package is not None and page_list:
-                result.outputs.insert(0, write_epub_output(
+                result.outputs[0:0] = write_epub_output(
                     manuscript, package, pdf.page_starts,
-                    out_dir / f"{slug}.epub", staging, timestamp, epub_seconds))
+                    out_dir / f"{slug}.epub", staging, timestamp, epub_seconds, stores=stores)
             result.warnings.extend(page_count_warnings(document, pdf.pages, pdf_target))
             result.outputs.append(Output(pdf_target, "pdf", pdf.path.stat().st_size,
                                          time.perf_counter() - pdf_job.started, pdf.pages, pdf.note))
@@ -267,15 +270,25 @@ NO_PAGE_LIST = ("no print page numbers: the PDF was not laid out from these sour
 
 def write_epub_output(manuscript: Manuscript, package: EpubPackage,
                       page_starts: tuple[PageStart, ...] | None, target: Path, staging: Staging,
-                      timestamp: dt.datetime, seconds: float, note: str = "") -> Output:
-    """Write the EPUB, with the print edition's pages marked when `page_starts` says where."""
+                      timestamp: dt.datetime, seconds: float, note: str = "",
+                      stores: tuple[str, ...] = ()) -> list[Output]:
+    """Write the EPUB, with the print edition's pages marked when `page_starts` says where;
+    and, for Kobo (`stores`, or the manifest's), the kepub beside it."""
     started = time.perf_counter()
     if page_starts:
         package = with_print_pages(manuscript, package, page_starts)
     staged = staging.path_for(target)
     write_epub(package, staged, timestamp)
-    return Output(target, "epub", staged.stat().st_size,
-                  seconds + time.perf_counter() - started, note=note)
+    outputs = [Output(target, "epub", staged.stat().st_size,
+                      seconds + time.perf_counter() - started, note=note)]
+    if "kobo" in (*stores, *manuscript.book.epub.stores):
+        started = time.perf_counter()
+        kepub = target.with_name(f"{target.stem}.kepub.epub")
+        staged = staging.path_for(kepub)
+        write_epub(kobo_package(package), staged, timestamp)
+        outputs.append(Output(kepub, "kepub", staged.stat().st_size, time.perf_counter() - started,
+                              note="for Kobo: its sentences marked as Kobo's conversion marks them"))
+    return outputs
 
 
 def with_print_pages(manuscript: Manuscript, package: EpubPackage,
