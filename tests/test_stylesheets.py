@@ -57,14 +57,18 @@ def styled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     (book / "images").mkdir()
     Image.new("RGB", (8, 8), "white").save(book / "images" / "paper.png")
     shutil.copy(a_font_file(), book / "fonts" / "My-Font.ttf")
+    (book / "fonts" / "OFL.txt").write_text("SIL Open Font License, Version 1.1\n")
+    (book / "fonts" / "notes.txt").write_text("not a licence\n")
     return book, build_book(book, root / "out")
 
 
 def test_what_a_stylesheet_imports_and_loads_is_packed_where_it_points(styled: tuple) -> None:
     _, built = styled
     names = zipfile.ZipFile(built.epub).namelist()
-    for name in ("EPUB/book.css", "EPUB/css/more.css", "EPUB/fonts/My-Font.ttf", "EPUB/images/paper.png"):
+    for name in ("EPUB/book.css", "EPUB/css/more.css", "EPUB/fonts/My-Font.ttf", "EPUB/images/paper.png",
+                 "EPUB/fonts/OFL.txt"):  # (the font's licence, beside it, goes with it)
         assert name in names
+    assert "EPUB/fonts/notes.txt" not in names
     chapter = Epub(built.epub).document("text/one.xhtml")
     links = chapter.xpath("//x:link/@href", namespaces={"x": "http://www.w3.org/1999/xhtml"})
     assert links == ["../styles/book.css", "../book.css"]  # the book's CSS after ours

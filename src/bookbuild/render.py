@@ -30,7 +30,7 @@ from .coverfit import fit_spine, fit_title
 from .diagnostics import book_error, display_path
 from .fonts import font_characters, subset_font
 from .headings import chapter_labels, first_line_class, first_line_sections, with_drop_cap
-from .mediatypes import media_type
+from .mediatypes import FONT_TYPES, media_type
 from .model import (
     Book,
     Chapter,
@@ -54,6 +54,8 @@ from .stylesheets import content_strings
 from .xmlread import parser as xml_parser
 
 TEXT_DIR = "text"
+LICENCE_NAME = re.compile(r"(OFL|LICEN[CS]E|COPYING|COPYRIGHT)([-_. ].*)?$", re.IGNORECASE)
+LICENCE_SUFFIXES = ("", ".txt", ".md")
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 NAV_FILE = f"{TEXT_DIR}/nav.xhtml"
 NOTES_FILE = f"{TEXT_DIR}/notes.xhtml"
@@ -563,6 +565,16 @@ def _content_properties(root: etree._Element) -> tuple[str, ...]:
     return tuple(name for name, ns in (("mathml", MATHML_NS), ("svg", SVG_NS)) if ns in found)
 
 
+def font_licences(book: Book) -> tuple[Path, ...]:
+    """The licence files beside the fonts the book's stylesheets load (OFL.txt, LICENSE…),
+    inside the book folder: a font's licence asks to travel with it."""
+    folders = dict.fromkeys(path.parent for path in book.style_files if path.suffix.lower() in FONT_TYPES)
+    root = book.root.resolve()
+    return tuple(path for folder in folders for path in sorted(folder.iterdir())
+                 if path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(root)
+                 and LICENCE_NAME.match(path.name) and path.suffix.lower() in LICENCE_SUFFIXES)
+
+
 def _book_style_files(book: Book) -> tuple[Path, ...]:
     return tuple(dict.fromkeys((*book.stylesheets, *book.style_files)))
 
@@ -680,13 +692,15 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
     # The book's own stylesheets, and what they import and load, keep their places in the book
     # folder, so every relative url() in them still points at its file.
     ours = {resource.file_name for resource in resources} | {"cover-image.jpg", "cover-image.png"}
-    for i, path in enumerate(_book_style_files(ms.book), start=1):
+    # The licences beside the book's fonts travel with them.
+    licences = font_licences(ms.book)
+    for i, path in enumerate((*_book_style_files(ms.book), *licences), start=1):
         name = _book_path(ms.book, path)
         if name in ours:
             raise book_error(path, "name-reserved", f'"{name}" is the name of one of bookbuild\'s own '
                              "files in the EPUB", hint="rename it, and the references to it")
-        resources.append(EpubResource(name, f"style-{i}", media_type(path) or "text/css",
-                                      path.read_bytes()))
+        kind = "text/plain" if path in licences else media_type(path) or "text/css"
+        resources.append(EpubResource(name, f"style-{i}", kind, path.read_bytes()))
     seen = {resource.file_name for resource in resources}
     for image in ms.images:
         if image.src in seen:
