@@ -206,3 +206,18 @@ def test_a_wrap_must_be_a_one_page_pdf(tmp_path: Path) -> None:
     assert result.stderr.strip() == (f'{book / "book.toml"}:14: error[cover-wrap]: the cover wrap '
                                      '"wrap.pdf" is not a PDF bookbuild can read (export it again '
                                      "as PDF)")
+
+
+def test_a_wrap_of_another_trim_is_refused_when_the_book_is_loaded(tmp_path: Path) -> None:
+    first = build_book(_book(tmp_path / "a", "Wrapped"), tmp_path / "first")
+    made = first.pdf.with_name(first.pdf.stem + "-cover.pdf")
+    book = _with_pdf_keys(_book(tmp_path / "b", "Wrapped"), 'trim = "5x8"\ncover_wrap = "wrap.pdf"')
+    shutil.copyfile(made, book / "wrap.pdf")
+    result = run_bookbuild("build", book, "--out", tmp_path / "out", "--format", "epub")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f'{book / "book.toml"}:15: error[cover-wrap-size]: the cover wrap "wrap.pdf" is 9.250 in '
+        "high; this book's wrap is 8.250 in high (the trim and 0.125 in bleed top and bottom) "
+        "(make the wrap again for this trim size)")
+    assert not (tmp_path / "out").exists()
+

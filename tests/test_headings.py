@@ -13,8 +13,8 @@ from bookbuild.headings import (
     check_pattern,
     first_line_sections,
     label,
+    mark_opening,
     roman,
-    with_drop_cap,
     words_language,
 )
 from bookbuild.loader import load
@@ -61,18 +61,30 @@ def test_only_chapters_are_numbered_through_the_parts() -> None:
                                                        "about-the-author"}
 
 
+DROP = '<p class="first-line-drop-cap">'
+
+
 @pytest.mark.parametrize(("markup", "expected"), [
-    ("<p>When it began.</p>", '<p><span class="drop-cap">W</span>hen it began.</p>'),
-    ("<p>“Quoted,” it opens.</p>", '<p><span class="drop-cap">“Q</span>uoted,” it opens.</p>'),
+    ("<p>When it began.</p>", f'{DROP}<span class="drop-cap">W</span>hen it began.</p>'),
+    ("<p>“Quoted,” it opens.</p>", f'{DROP}<span class="drop-cap">“Q</span>uoted,” it opens.</p>'),
     ('<blockquote class="epigraph"><p>Said.</p></blockquote>\n<p>After.</p>',
      '<blockquote class="epigraph"><p>Said.</p></blockquote>\n'
-     '<p><span class="drop-cap">A</span>fter.</p>'),
+     f'{DROP}<span class="drop-cap">A</span>fter.</p>'),
     ("<p><em>Italic</em> first.</p>", "<p><em>Italic</em> first.</p>"),  # (left as it is)
+    ("<p>1984 began.</p>", "<p>1984 began.</p>"),  # (a digit is no drop cap)
     ("<ul><li>A list first.</li></ul>", "<ul><li>A list first.</li></ul>"),
 ])
 def test_the_drop_cap_is_the_first_letter_of_the_first_paragraph(markup: str, expected: str
                                                                   ) -> None:
-    assert with_drop_cap(markup) == expected
+    assert mark_opening(markup, "drop-cap", in_print=True) == expected
+    # The EPUB marks the same paragraph, and leaves the letter to ::first-letter.
+    assert mark_opening(markup, "drop-cap", in_print=False) == expected.replace(
+        '<span class="drop-cap">', "").replace("</span>", "", 1)
+
+
+def test_small_caps_mark_the_first_paragraph_whatever_it_opens_with() -> None:
+    assert mark_opening("<p><em>Italic</em> first.</p>", "small-caps", in_print=True) == \
+        '<p class="first-line-small-caps"><em>Italic</em> first.</p>'
 
 
 def test_numbering_in_words_needs_words_for_the_language(tmp_path: Path) -> None:

@@ -169,11 +169,12 @@ def test_openings_are_checked(tmp_path: Path) -> None:
 
 def test_where_each_section_opens(tmp_path: Path) -> None:
     """The entry's own opening, else its kind's, else the book's; the body's first section
-    opens on a recto whatever it asks, and a section that has a page of its own (a part), or
-    follows the contents, starts a page."""
+    opens on a recto whatever it asks, and a section that has a page of its own (a part),
+    follows one, or follows the contents, starts a page."""
     entries = [("ded", "dedication", None), ("pre", "preface", None), ("ack", "acknowledgments", None),
                ("one", "chapter", "any"), ("two", "chapter", None), ("p", "part", None),
-               ("three", "chapter", "right"), ("app", "appendix", None)]
+               ("three", "chapter", "right"), ("q", "part", None), ("four", "chapter", None),
+               ("app", "appendix", None)]
     text = GOOD.replace('[[contents]]\nfile = "one.md"\n', "")
     for name, kind, opening in entries:
         (tmp_path / f"{name}.md").write_text(f"# {name.title()}\n\nText.\n", encoding="utf-8")
@@ -183,5 +184,7 @@ def test_where_each_section_opens(tmp_path: Path) -> None:
     book = load(write(tmp_path, text))
     assert [(s.id, s.opening) for s in book.sections] == [
         ("ded", "any"), ("pre", "any"), ("ack", "continuous"), ("one", "right"),
-        ("two", "continuous"), ("p", "any"), ("three", "right"), ("app", "any")]
+        ("two", "continuous"), ("p", "any"), ("three", "right"), ("q", "any"),
+        ("four", "any"),  # (after a part's title page: a page of its own)
+        ("app", "any")]
     assert book.pdf.openings == (("appendix", "any"), ("default", "continuous"))

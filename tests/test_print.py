@@ -348,3 +348,17 @@ def test_spine_text_keeps_kdps_clearance_from_each_fold(long_book: Built) -> Non
     clearance = printspec.SPINE_TEXT_CLEARANCE_IN * 72
     assert all(b[0] >= fold_left + clearance - 0.5 and b[2] <= fold_right - clearance + 0.5
                for _, b in on_spine)
+
+
+def test_padding_without_a_print_target_is_said(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "features", book)
+    manifest = (book / "book.toml").read_text()
+    (book / "book.toml").write_text(manifest + "\n[pdf]\npad_to_minimum = true\n")
+    built = build_book(book, tmp_path / "out", "--format", "pdf")
+    assert len(PdfReader(built.pdf).pages) == 12  # (as without it)
+    assert built.stderr.strip() == (
+        f"{built.pdf}: warning[pad-to-minimum]: pad_to_minimum adds pages only for a print target, "
+        'and there is none (set target = "kdp" in [pdf], or build with --target kdp)')
+    padded = build_book(book, tmp_path / "kdp", "--format", "pdf", "--target", "kdp")
+    assert len(PdfReader(padded.pdf).pages) == 24 and padded.stderr == ""

@@ -58,6 +58,7 @@ def styled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     Image.new("RGB", (8, 8), "white").save(book / "images" / "paper.png")
     shutil.copy(a_font_file(), book / "fonts" / "My-Font.ttf")
     (book / "fonts" / "OFL.txt").write_text("SIL Open Font License, Version 1.1\n")
+    (book / "fonts" / "LICENSE.txt").write_text("Copyright the font's authors\n")
     (book / "fonts" / "notes.txt").write_text("not a licence\n")
     return book, build_book(book, root / "out")
 
@@ -66,7 +67,8 @@ def test_what_a_stylesheet_imports_and_loads_is_packed_where_it_points(styled: t
     _, built = styled
     names = zipfile.ZipFile(built.epub).namelist()
     for name in ("EPUB/book.css", "EPUB/css/more.css", "EPUB/fonts/My-Font.ttf", "EPUB/images/paper.png",
-                 "EPUB/fonts/OFL.txt"):  # (the font's licence, beside it, goes with it)
+                 "EPUB/fonts/OFL.txt", "EPUB/fonts/LICENSE.txt",  # (the font's licence goes with it)
+                 "EPUB/fonts/LICENSE-EBGaramond.txt"):  # (and bookbuild's typeface's, under its name)
         assert name in names
     assert "EPUB/fonts/notes.txt" not in names
     chapter = Epub(built.epub).document("text/one.xhtml")

@@ -13,17 +13,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from lxml import etree
 from num2words import CONVERTER_CLASSES, num2words
 
-from .model import Chapter, DesignOptions
+from .model import Chapter, DesignOptions, Manuscript
 from .parse import EPUB_NS, inner_xhtml
 
 NUMBERED_KIND = "chapter"
 DROP_CAP_CLASS = "drop-cap"
-# A drop cap is the first letter with the punctuation before it (“I).
-FIRST_LETTER = re.compile(r"(\s*)([^\w\s]*\w)", re.UNICODE)
+# A drop cap is the first letter with the punctuation before it (“I); a letter, not a digit.
+FIRST_LETTER = re.compile(r"(\s*)([^\w\s]*[^\W\d_])")
 PLACEHOLDERS = ("{n}", "{N}")
 NUMBERINGS = ("arabic", "roman", "words")
 ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
@@ -86,27 +87,40 @@ def first_line_class(design: DesignOptions) -> str:
     return f"first-line-{design.first_line}"
 
 
-def with_drop_cap(markup: str) -> str:
-    """A section's XHTML with its first letter in a span, for print: WeasyPrint floats a span
-    where it cannot float ::first-letter. The span splits no word: "<span>W</span>hen" reads
-    as one. The first paragraph (after an epigraph, if any) whose text starts with a letter;
-    else the markup as it is."""
+def with_first_lines(ms: Manuscript, in_print: bool) -> Manuscript:
+    """The manuscript with each section's opening paragraph marked as the design asks (the
+    same paragraphs in the EPUB and in print; in print, a drop cap's letter in a span too)."""
+    design = ms.book.design
+    chosen = first_line_sections(ms.chapters, design)
+    if not chosen:
+        return ms
+    return replace(ms, chapters=tuple(
+        replace(chapter, body_html=mark_opening(chapter.body_html, design.first_line, in_print))
+        if chapter.id in chosen else chapter for chapter in ms.chapters))
+
+
+def mark_opening(markup: str, first_line: str, in_print: bool) -> str:
+    """The section's XHTML with its opening paragraph (the first, after an epigraph) given the
+    class `first-line-…` the stylesheets style (::first-line, ::first-letter). A drop cap needs
+    text that opens with a letter (after punctuation: “Q); in print its letter is put in a span,
+    which WeasyPrint floats where it cannot float ::first-letter. The span splits no word in
+    the text: "<span>W</span>hen" reads as one. Anything else: the markup as it is."""
     root = etree.fromstring(f'<div xmlns:epub="{EPUB_NS}">{markup}</div>'.encode())
-    for block in root:
-        if block.tag == "blockquote" and "epigraph" in (block.get("class") or "").split():
-            continue
-        if block.tag != "p":
-            return markup
-        match = FIRST_LETTER.match(block.text or "")
-        if match is None:
-            return markup
+    block = next((child for child in root if not (
+        child.tag == "blockquote" and "epigraph" in (child.get("class") or "").split())), None)
+    if block is None or block.tag != "p":
+        return markup
+    match = FIRST_LETTER.match(block.text or "")
+    if first_line == "drop-cap" and match is None:
+        return markup
+    block.set("class", " ".join(filter(None, (block.get("class"), f"first-line-{first_line}"))))
+    if first_line == "drop-cap" and in_print and match is not None:
         span = etree.Element("span", {"class": DROP_CAP_CLASS})
         span.text = match[2]
-        span.tail = block.text[match.end():] if block.text else ""
+        span.tail = (block.text or "")[match.end():]
         block.text = match[1]
         block.insert(0, span)
-        return inner_xhtml(root)
-    return markup
+    return inner_xhtml(root)
 
 
 def check_pattern(pattern: str) -> str | None:

@@ -15,7 +15,7 @@ from PIL import ImageFile
 
 from .limits import MAX_IMAGE_PIXELS, MAX_SVG_BYTES
 from .mediatypes import IMAGE_TYPES, PILLOW_ALIASES, PILLOW_FORMATS
-from .printspec import MIN_IMAGE_PPI
+from .printspec import MIN_IMAGE_PPI, STANDARD_BLEED, WRAP_TOLERANCE_IN
 from .stylesheets import references
 from .xmlread import UnsafeXml, parse_xml
 
@@ -174,3 +174,16 @@ def wrap_problems(src: str, path: Path) -> tuple[list[ImageProblem], tuple[float
         return [ImageProblem("cover-wrap", f'the cover wrap "{src}" is not a PDF bookbuild can read',
                              "export it again as PDF")], (0, 0)
     return [], ((box[2] - box[0]) / 72, (box[3] - box[1]) / 72)
+
+
+def wrap_height_problems(src: str, path: Path, trim_height_in: float) -> list[ImageProblem]:
+    """A supplied wrap's problems that the page count does not change: a PDF of one page, as
+    high as the trim and its bleed (its width, with the spine, is checked after the layout)."""
+    problems, (_width, height) = wrap_problems(src, path)
+    expected = trim_height_in + 2 * STANDARD_BLEED
+    if not problems and abs(height - expected) > WRAP_TOLERANCE_IN:
+        problems.append(ImageProblem(
+            "cover-wrap-size", f'the cover wrap "{src}" is {height:.3f} in high; this book\'s wrap '
+            f"is {expected:.3f} in high (the trim and {STANDARD_BLEED} in bleed top and bottom)",
+            "make the wrap again for this trim size"))
+    return problems

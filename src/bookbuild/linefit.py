@@ -77,6 +77,8 @@ class _Line:
     page: int
     box: boxes.LineBox
     texts: list[boxes.TextBox]
+    # The page's own side, not its index's: a part that opens on a verso starts its pages there
+    recto: bool = True
 
     @property
     def text(self) -> str:
@@ -159,7 +161,7 @@ def find(pages: list[Page], state: FitState) -> Fixes:
         if split is not None and min(split.before, split.after) < MIN_FRAGMENT:
             fixes.whole_words.append(split.key)
             fixes.faults += 1
-        elif split is not None and foot_of_recto and line.page % 2 == 0:
+        elif split is not None and foot_of_recto and line.recto:
             fixes.whole_words.append(split.key)
             fixes.recto_feet += 1
         elif len(run) > MAX_HYPHEN_RUN:
@@ -229,7 +231,7 @@ def _body_lines(pages: list[Page]) -> Iterator[_Line]:
             for box in _line_boxes(child):
                 texts = [d for d in box.descendants() if isinstance(d, boxes.TextBox)]
                 if texts:
-                    yield _Line(number, box, texts)
+                    yield _Line(number, box, texts, page._page_box.page_type.side == "right")
 
 
 def _line_boxes(box: Any) -> Iterator[boxes.LineBox]:

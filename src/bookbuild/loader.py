@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from .diagnostics import Report
-from .images import front_art_problems, image_problems, wrap_problems
+from .images import front_art_problems, image_problems, wrap_height_problems
 from .limits import MAX_IMAGE_PIXELS, MAX_SOURCE_BYTES
 from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section, opening_asked, print_opening
@@ -158,9 +158,10 @@ def _settled_openings(sections: list[Section]) -> tuple[Section, ...]:
     # The contents come after the front matter's unlisted pages (a dedication, an epigraph).
     after_contents = next((s.id for s in sections
                            if s.front_matter and s.kind_info.listed), None)
+    before = [None, *(section.kind for section in sections)]
     return tuple(replace(section, opening=print_opening(
         section.opening, section.kind, section.id == first_of_body,
-        section.id == after_contents)) for section in sections)
+        section.id == after_contents, after)) for section, after in zip(sections, before, strict=False))
 
 
 def read_source(path: Path, report: Report) -> str | None:
@@ -230,7 +231,7 @@ def _print_cover(book_dir: Path, manifest: Manifest, report: Report
                 problems = front_art_problems(name or "", path, front_panel(
                     pdf.width_pt / POINTS_PER_INCH, pdf.height_pt / POINTS_PER_INCH))
             else:
-                problems = wrap_problems(name or "", path)[0]
+                problems = wrap_height_problems(name or "", path, pdf.height_pt / POINTS_PER_INCH)
             for problem in problems:
                 report.error(manifest.path, problem.code, problem.message, line=line,
                              hint=problem.hint)

@@ -60,13 +60,16 @@ NOTES_OPENING_KEY = "notes"  # [pdf.openings] notes = …: where the Notes start
 DEFAULT_OPENING_KEY = "default"
 
 
-def print_opening(asked: str, kind: str, first_of_body: bool, first_after_contents: bool) -> str:
+def print_opening(asked: str, kind: str, first_of_body: bool, first_after_contents: bool,
+                  after: str | None = None) -> str:
     """Where a section opens in print, given what the manifest asked: the body's first section
-    opens on a right-hand page (its page 1); a section that has a page of its own, or follows the
-    contents, starts a page however it was asked to run on."""
+    opens on a right-hand page (its page 1); a section that has a page of its own, follows one
+    (`after`: the kind before it; a part's title page) or follows the contents, starts a page
+    however it was asked to run on."""
     if first_of_body:
         return "right"
-    if asked == "continuous" and (first_after_contents or not SECTION_KINDS[kind].runs_on):
+    own_page = not SECTION_KINDS[kind].runs_on or (after is not None and not SECTION_KINDS[after].runs_on)
+    if asked == "continuous" and (first_after_contents or own_page):
         return "any"
     return asked
 

@@ -34,6 +34,7 @@ from .parse import parse_book
 from .printspec import (
     KDP_MAX_PAGES,
     KDP_MIN_PAGES,
+    MIN_PAGES,
     POINTS_PER_INCH,
     STANDARD_BLEED,
     WRAP_TOLERANCE_IN,
@@ -313,10 +314,10 @@ def epub_cover(manuscript: Manuscript, html: str, roots: tuple[Path, ...]) -> Co
     book = manuscript.book
     if book.cover_image is not None and book.cover_media_type is not None:
         return CoverImage(book.cover_image.read_bytes(), book.cover_media_type)
+    trim = (book.pdf.width_pt / POINTS_PER_INCH, book.pdf.height_pt / POINTS_PER_INCH)
     if book.cover_front is not None:
-        return CoverImage(art_cover(book.cover_front), "image/jpeg")
+        return CoverImage(art_cover(book.cover_front, trim, STANDARD_BLEED), "image/jpeg")
     if book.cover_wrap is not None:
-        trim = (book.pdf.width_pt / POINTS_PER_INCH, book.pdf.height_pt / POINTS_PER_INCH)
         return CoverImage(wrap_front(book.cover_wrap.read_bytes(), trim, STANDARD_BLEED),
                           "image/jpeg")
     return CoverImage(rasterize(cover_pdf(html, book.root, roots)), "image/jpeg")
@@ -341,6 +342,10 @@ def page_count_warnings(document: PrintDocument, pages: int, target: Path) -> li
     if pages > KDP_MAX_PAGES:
         report.warning(target, "page-count", f"the PDF has {pages} pages; KDP prints at most "
                        f"{KDP_MAX_PAGES}", hint="use a larger trim size, or split the book")
+    if document.options.pad_to_minimum and document.options.target not in MIN_PAGES:
+        report.warning(target, "pad-to-minimum", "pad_to_minimum adds pages only for a print "
+                       "target, and there is none", hint='set target = "kdp" in [pdf], or build '
+                       "with --target kdp")
     if document.options.target == "kdp" and pages < KDP_MIN_PAGES:
         report.warning(target, "page-count", f"the PDF has {pages} pages; KDP prints at least "
                        f"{KDP_MIN_PAGES}", hint="or set pad_to_minimum = true in [pdf]: "

@@ -16,7 +16,7 @@ import signal
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from . import __version__, printspec
 from .coverfit import fit_spine, fit_title
 from .diagnostics import book_error, display_path
 from .fonts import font_characters, subset_font
-from .headings import chapter_labels, first_line_class, first_line_sections, with_drop_cap
+from .headings import chapter_labels, with_first_lines
 from .mediatypes import FONT_TYPES, media_type
 from .model import (
     Book,
@@ -54,8 +54,8 @@ from .stylesheets import content_strings
 from .xmlread import parser as xml_parser
 
 TEXT_DIR = "text"
-LICENCE_NAME = re.compile(r"(OFL|LICEN[CS]E|COPYING|COPYRIGHT)([-_. ].*)?$", re.IGNORECASE)
-LICENCE_SUFFIXES = ("", ".txt", ".md")
+# A font's licence beside it: OFL.txt, LICENSE, LICENCE-Mine.txt, COPYING (names an EPUB can carry)
+LICENCE_NAME = re.compile(r"(OFL|LICEN[CS]E|COPYING)([-_][A-Za-z0-9_-]*)?(\.txt)?", re.IGNORECASE)
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 NAV_FILE = f"{TEXT_DIR}/nav.xhtml"
 NOTES_FILE = f"{TEXT_DIR}/notes.xhtml"
@@ -249,10 +249,7 @@ def common_context(ms: Manuscript, isbn: str | None, typeface: str | None) -> di
     design = ms.book.design
     return {
         "design": design,
-        # Each chapter's label ("Chapter One"), and the sections whose first line the design sets
-        "labels": chapter_labels(ms.chapters, design, ms.meta.language),
-        "first_lines": first_line_sections(ms.chapters, design),
-        "first_line_class": first_line_class(design),
+        "labels": chapter_labels(ms.chapters, design, ms.meta.language),  # "Chapter One"
         "meta": ms.meta,
         "edition_label": edition_label(ms.meta.edition),
         "date_label": date_label(ms.meta.date),
@@ -332,6 +329,7 @@ def spine_text(meta: Metadata) -> str:
 
 def render_epub(ms: Manuscript, fonts: FontSet, modified: str, cover: CoverImage) -> EpubPackage:
     env = environment(ms.book)
+    ms = with_first_lines(ms, in_print=False)
     pieces = {chapter.id: _chapter_pieces(chapter) for chapter in ms.chapters}
     notes_documents = _notes_documents(ms)
     files = _id_files(ms, pieces, notes_documents)
@@ -572,7 +570,7 @@ def font_licences(book: Book) -> tuple[Path, ...]:
     root = book.root.resolve()
     return tuple(path for folder in folders for path in sorted(folder.iterdir())
                  if path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(root)
-                 and LICENCE_NAME.match(path.name) and path.suffix.lower() in LICENCE_SUFFIXES)
+                 and LICENCE_NAME.fullmatch(path.name))
 
 
 def _book_style_files(book: Book) -> tuple[Path, ...]:
@@ -683,7 +681,9 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
             resources.append(EpubResource(name, f"font-{face.path.stem.lower()}",
                                           "font/otf", subset_font(face.path, text)))
         if fonts.license_text:
-            resources.append(EpubResource("fonts/LICENSE.txt", "font-license", "text/plain",
+            # (named after the typeface: a book's own fonts/LICENSE.txt is its fonts')
+            name = f"fonts/LICENSE-{fonts.family.replace(' ', '')}.txt"
+            resources.append(EpubResource(name, "font-license", "text/plain",
                                           fonts.license_text.encode("utf-8")))
         css_parts.append(render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls))
         resources, css_parts = _fallback_font(env, fonts, text, resources, css_parts)
@@ -802,16 +802,13 @@ class _ContentsEntry:
 
 def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocument:
     env = environment(ms.book)
+    ms = with_first_lines(ms, in_print=True)
     front = [c for c in ms.chapters if c.is_front_matter]
     body = [c for c in ms.chapters if not c.is_front_matter]
     # A dedication or an epigraph that opens the book comes before the contents, as in print.
     opening = list(itertools.takewhile(lambda c: not c.listed, front))
     front = front[len(opening):]
     labels = chapter_labels(ms.chapters, ms.book.design, ms.meta.language)
-    if ms.book.design.first_line == "drop-cap":
-        capped = first_line_sections(ms.chapters, ms.book.design)
-        front, body = ([replace(c, body_html=with_drop_cap(c.body_html)) if c.id in capped else c
-                        for c in chapters] for chapters in (front, body))
     contents = [
         _ContentsEntry(chapter.id, listed_title(ms, chapter, labels, html=True),
                        "front" if chapter.is_front_matter else "body",

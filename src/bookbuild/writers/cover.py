@@ -57,14 +57,23 @@ def _jpeg(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def art_cover(path: Path, size: tuple[int, int] = COVER_SIZE) -> bytes:
-    """The EPUB's cover from the print front art: as high as the cover image stores ask, its
-    proportions kept, as a JPEG."""
+def art_cover(path: Path, trim_in: tuple[float, float], bleed_in: float,
+              size: tuple[int, int] = COVER_SIZE) -> bytes:
+    """The EPUB's cover from the print front art: what the front panel shows of it inside the
+    trim (the art covers the panel and its bleed, centred: cover.css), at most as high as the
+    cover image stores ask, as a JPEG."""
     with Image.open(path) as art:
         image = art.convert("RGB")
-    scale = size[1] / image.height
-    if scale < 1:
-        image = image.resize((round(image.width * scale), size[1]), Image.Resampling.LANCZOS)
+    panel = (trim_in[0] + bleed_in, trim_in[1] + 2 * bleed_in)
+    inches_per_pixel = max(panel[0] / image.width, panel[1] / image.height)
+    left = (image.width * inches_per_pixel - panel[0]) / 2  # (inches cropped off each side)
+    top = (image.height * inches_per_pixel - panel[1]) / 2 + bleed_in
+    x0, y0, x1, y1 = (round(v / inches_per_pixel)
+                      for v in (left, top, left + trim_in[0], top + trim_in[1]))
+    image = image.crop((x0, y0, x1, y1))
+    if image.height > size[1]:
+        image = image.resize((round(image.width * size[1] / image.height), size[1]),
+                             Image.Resampling.LANCZOS)
     return _jpeg(image)
 
 
