@@ -35,9 +35,9 @@ def one_layout(book_dir: Path, target: Path) -> Path:
     manuscript, _ = prepare(book_dir)
     document = render_print(manuscript, book_fonts(), iso(build_timestamp(manuscript.book)))
     result = pdf.write_pdf(document, target)
-    target = document.options.target
-    if document.options.pad_to_minimum and target in MIN_PAGES:  # (as the build does)
-        pdf.with_blank_pages(result, MIN_PAGES[target], target)
+    service = document.options.target
+    if document.options.pad_to_minimum and service in MIN_PAGES:  # (as the build does)
+        pdf.with_blank_pages(result, MIN_PAGES[service], service)
     return target
 
 
