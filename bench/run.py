@@ -409,6 +409,8 @@ def main() -> None:
                         help="edits timed in the last book, per case (0: none; default: 5)")
     parser.add_argument("--catalogue", type=int, default=12,
                         help="books in the catalogue rows (0: none; default: 12)")
+    parser.add_argument("--openings", choices=("right", "any", "continuous"),
+                        help="the generated books' [pdf] openings (default: their own, right)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.json")
     args = parser.parse_args()
     books_dir = HERE / "books"
@@ -418,8 +420,11 @@ def main() -> None:
             if name == "sample":
                 book, label = ROOT / "book", "sample"
             else:
-                label = f"generated-{name}"
+                label = f"generated-{name}" + (f"-{args.openings}" if args.openings else "")
                 book = generate(books_dir / label, int(name))
+                if args.openings:  # (a part opening on a verso is laid out on one: pdfparts.py)
+                    with (book / "book.toml").open("a", encoding="utf-8") as manifest:
+                        manifest.write(f'\n[pdf]\nopenings = "{args.openings}"\n')
             print(f"benchmarking {label} …", file=sys.stderr)
             rows.extend(bench_book(label, book, Path(scratch), args.runs))
         if args.edits and args.books.split(",")[-1] != "sample":
