@@ -164,7 +164,8 @@ def test_openings_are_checked(tmp_path: Path) -> None:
         'conclusion, appendix, about-the-author)',
     ]
     assert messages(tmp_path, GOOD + '\n[pdf]\nopenings = 3\n') == [
-        'BOOK/book.toml:10: error[manifest]: "pdf.openings" must be a string, not a whole number']
+        'BOOK/book.toml:10: error[manifest]: "pdf.openings" must be a string or a table, not a '
+        "whole number"]
 
 
 def test_where_each_section_opens(tmp_path: Path) -> None:

@@ -408,7 +408,8 @@ class _Validator:
                 continue
             kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-                self.error(full, f'"{full}" must be {_TYPE_NAMES[kinds[0]]}, not {_describe(value)}')
+                self.error(full, f'"{full}" must be {" or ".join(_TYPE_NAMES[kind] for kind in kinds)}, '
+                           f"not {_describe(value)}")
                 continue
             problem = field.check(value) if field.check else None
             if problem is None and isinstance(value, str):
