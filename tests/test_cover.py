@@ -139,6 +139,12 @@ def _epub_cover(built: Built) -> Image.Image:
         return Image.open(io.BytesIO(epub.read("EPUB/cover-image.jpg"))).convert("RGB")
 
 
+def _made_wrap(tmp_path: Path) -> Path:
+    """The wrap bookbuild makes for the one-chapter book "Wrapped" (a wrap "made elsewhere")."""
+    first = build_book(_book(tmp_path / "a", "Wrapped"), tmp_path / "first")
+    return first.pdf.with_name(first.pdf.stem + "-cover.pdf")
+
+
 def _close(found: tuple[int, ...], wanted: tuple[int, ...]) -> bool:
     return all(abs(a - b) <= 6 for a, b in zip(found, wanted, strict=True))
 
@@ -171,8 +177,7 @@ def test_front_art_under_300_ppi_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_wrap_made_elsewhere_is_checked_against_the_page_count(tmp_path: Path) -> None:
-    first = build_book(_book(tmp_path / "a", "Wrapped"), tmp_path / "first")
-    made = first.pdf.with_name(first.pdf.stem + "-cover.pdf")  # the right size for this book
+    made = _made_wrap(tmp_path)  # the right size for this book
     book = _with_pdf_keys(_book(tmp_path / "b", "Wrapped"), 'cover_wrap = "wrap.pdf"')
     shutil.copyfile(made, book / "wrap.pdf")
     built = build_book(book, tmp_path / "out")
@@ -209,8 +214,7 @@ def test_a_wrap_must_be_a_one_page_pdf(tmp_path: Path) -> None:
 
 
 def test_a_wrap_of_another_trim_is_refused_when_the_book_is_loaded(tmp_path: Path) -> None:
-    first = build_book(_book(tmp_path / "a", "Wrapped"), tmp_path / "first")
-    made = first.pdf.with_name(first.pdf.stem + "-cover.pdf")
+    made = _made_wrap(tmp_path)
     book = _with_pdf_keys(_book(tmp_path / "b", "Wrapped"), 'trim = "5x8"\ncover_wrap = "wrap.pdf"')
     shutil.copyfile(made, book / "wrap.pdf")
     result = run_bookbuild("build", book, "--out", tmp_path / "out", "--format", "epub")
