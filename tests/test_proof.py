@@ -287,3 +287,27 @@ def test_lines_are_read_top_down_with_what_was_drawn_apart_on_them() -> None:
     assert read[0].left == 60 and read[0].chars[0].left == 45
     columns = [line("left column text", 45, 500), line("right column text", 200, 500)]
     assert [item.text for item in _in_reading_order(columns)] == ["left column text", "right column text"]
+
+
+def test_a_drop_cap_joins_the_first_line_of_its_paragraph() -> None:
+    # Where a drop cap's baseline falls depends on the typeface: in Gentium Plus it stands
+    # between the second and the third line, and was read as a line of its own after the second.
+    from bookbuild.proof import Char, Line, _in_reading_order
+
+    def line(text: str, left: float, baseline: float, size: float = 14.7) -> Line:
+        return Line(0, [Char(c, left + 5 * i, left + 5 * (i + 1), baseline, size, "GentiumPlus")
+                        for i, c in enumerate(text)])
+
+    drawn = [line("I", 45, 329.1, 45.3), line("n the night of August", 57.2, 352.3),
+             line("based in the military", 57.2, 337.1), line("ment of Mikhail", 45, 322.0)]
+    read = _in_reading_order(drawn)
+    assert [item.text for item in read] == ["In the night of August", "based in the military",
+                                            "ment of Mikhail"]
+    assert read[0].baseline == 352.3 and read[0].left == 57.2
+
+
+def test_ragged_text_has_its_edge_where_its_longest_lines_end() -> None:
+    from bookbuild.proof import _right_edge
+
+    assert _right_edge([300.0] * 8 + [250.0, 260.0]) == 300.0  # justified: most lines end level
+    assert _right_edge([250.0, 262.5, 271.0, 288.4, 290.2, 240.0]) == 290.2  # ragged

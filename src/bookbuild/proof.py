@@ -29,6 +29,8 @@ WORD_GAP = 0.1  # of the font size: a gap wider than this between glyphs is a wo
 SHORT_LINE = 2 / 3  # of the measure: shorter, inside a justified paragraph, is a forced break
 EDGE_PT = 2.0  # a line this close to the right edge reaches it (is justified; a hyphen overhangs)
 OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's overhang is less)
+DROP_CAP_SIZE = 1.8  # a letter this many times the size of the lines beside it is a drop cap
+RAGGED_SHARE = 0.2  # fewer of the body's lines than this ending level: the text is set ragged
 # A paragraph's first-line indent (print.css: 1.2 em) is less than this many times the body's
 # font size as the PDF gives it (pdfium reports it in CSS px: 14.7 for 11 pt, against positions
 # in pt); a line set in further is the turnover of a verse line too long for the measure
@@ -78,7 +80,7 @@ class Line:
 
     @property
     def baseline(self) -> float:
-        return self.chars[0].baseline
+        return self.chars[self.lead].baseline  # (a drop cap's stands lower)
 
     @functools.cached_property
     def size(self) -> float:
@@ -220,6 +222,7 @@ def _in_reading_order(lines: list[Line]) -> list[Line]:
     """The page's lines from top to bottom: the drawing order is not the reading order (a list's
     numbers are drawn after the items' text), and a list's number or bullet drawn apart ("5."
     beside its item) joins the line it stands before."""
+    lines = _with_drop_caps(lines)
     merged: list[Line] = []
     for line in lines:
         for index, other in enumerate(merged):
@@ -234,6 +237,22 @@ def _in_reading_order(lines: list[Line]) -> list[Line]:
         else:
             merged.append(line)
     return sorted(merged, key=lambda line: -line.baseline)
+
+
+def _with_drop_caps(lines: list[Line]) -> list[Line]:
+    """A drop cap ([design] first_line) joins the first line of its paragraph, whose first
+    letter it is: it stands left of the lines it spans, its foot near the last one's, and where
+    its baseline falls depends on the typeface."""
+    caps = [line for line in lines if len(line.chars) == 1 and line.text.isalpha()]
+    for cap in caps:
+        spanned = [line for line in lines if line is not cap and cap.size > DROP_CAP_SIZE * line.size
+                   and 0 <= line.left - cap.right < cap.size
+                   and cap.baseline - line.size <= line.baseline <= cap.baseline + cap.size]
+        if spanned:
+            first = max(spanned, key=lambda line: line.baseline)
+            lines = [Line(first.page, [*cap.chars, *first.chars], lead=1) if line is first else line
+                     for line in lines if line is not cap]
+    return lines
 
 
 def _marker_of(piece: Line, line: Line) -> bool:
@@ -274,7 +293,7 @@ def _block(pages: list[list[Line]]) -> Block | None:
     for parity in (0, 1):
         lines = [line for line in body if line.page % 2 == parity] or body
         left[parity] = Counter(round(line.left, 1) for line in lines).most_common(1)[0][0]
-        right[parity] = Counter(round(line.right, 1) for line in lines).most_common(1)[0][0]
+        right[parity] = _right_edge([line.right for line in lines])
     baselines = sorted(line.baseline for line in body)
     top = baselines[-1] + size
     bottom = baselines[0] - size
@@ -285,6 +304,15 @@ def _block(pages: list[list[Line]]) -> Block | None:
                 steps[round(upper.baseline - lower.baseline, 1)] += 1
     leading = steps.most_common(1)[0][0] if steps else size * 1.3
     return Block(size, left, right, top, bottom, leading)
+
+
+def _right_edge(rights: list[float]) -> float:
+    """Where justified lines end; in text set ragged (large print) few lines end level, and the
+    edge is where the longest of them end."""
+    edge, count = Counter(round(right, 1) for right in rights).most_common(1)[0]
+    if count >= RAGGED_SHARE * len(rights):
+        return edge
+    return round(max(rights), 1)
 
 
 def _in_block(line: Line, block: Block) -> bool:
@@ -399,6 +427,7 @@ def _check_page(index: int, lines: list[Line], block: Block, normal_space: float
                 and abs(line.left - block.left[index % 2]) < EDGE_PT \
                 and abs(following.left - block.left[index % 2]) < EDGE_PT \
                 and line.right - line.left < SHORT_LINE * block.measure(index) \
+                and not _gap_between(previous, line, block) and not _gap_between(line, following, block) \
                 and abs(line.size - block.size) < 0.2 and not line.text.endswith((".", ":", "!", "?", "”")):
             say(line, "short-line", f'"{_quote(line)}" breaks short inside a justified paragraph',
                 "a break was forced where none was written: look for a no-break join")
