@@ -1,11 +1,14 @@
 """`make corpus`: build every real book of the corpus as a new user would, then check it as the
 stores do (EPUBCheck, DAISY Ace, the print preflight), and print one table.
 
-    python tests/corpus.py [CORPUS_DIR] [--out build/corpus]
+    python tests/corpus.py [CORPUS_DIR] [--out build/corpus] [--design 'theme = "modern"']
 
 The table goes to the terminal and to build/corpus.json; the exit code is 0 when every book
 built with no warning and every tool found nothing, else 1. tests/test_corpus.py runs the same
 function and then asserts what a reader would see in each book.
+
+--design builds each book with a [design] table of its own (a theme, a size, a typeface): the
+book is copied beside its output with that table added, and the corpus itself is left as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -83,15 +87,29 @@ def build_and_check(book_dir: Path, out: Path) -> BookResult:
     return result
 
 
-def run_corpus(corpus: Path, out: Path, say: bool = True) -> list[BookResult]:
+def run_corpus(corpus: Path, out: Path, say: bool = True, design: str | None = None,
+               books: tuple[str, ...] | None = None) -> list[BookResult]:
+    """`design`: the lines of a [design] table to build each book with; `books`: only these."""
     results = []
     for book_dir in sorted(p for p in corpus.iterdir() if (p / "book.toml").is_file()):
+        if books is not None and book_dir.name not in books:
+            continue
         if say:
             print(f"building and checking {book_dir.name} …", file=sys.stderr, flush=True)
-        results.append(build_and_check(book_dir, out / book_dir.name))
+        source = designed_copy(book_dir, out / "designed" / book_dir.name, design) if design else book_dir
+        results.append(build_and_check(source, out / book_dir.name))
     out.mkdir(parents=True, exist_ok=True)
     (out.parent / "corpus.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     return results
+
+
+def designed_copy(book_dir: Path, copy: Path, design: str) -> Path:
+    """The book with a [design] table of its own (the corpus has none), in a copy."""
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(book_dir, copy, symlinks=True)
+    manifest = copy / "book.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + f"\n[design]\n{design}\n", encoding="utf-8")
+    return copy
 
 
 def table(results: list[BookResult]) -> str:
@@ -122,13 +140,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "corpus")
+    parser.add_argument("--design", metavar="TOML", help='[design] lines to build each book with, '
+                        'e.g. \'theme = "modern"\' (in a copy of the book)')
     args = parser.parse_args()
     corpus = args.corpus or corpus_dir()
     if corpus is None or not corpus.is_dir():
         print(f"corpus: no corpus at {DEFAULT_CORPUS} (give its folder, or set BOOKBUILD_CORPUS)",
               file=sys.stderr)
         return 2
-    results = run_corpus(corpus, args.out)
+    results = run_corpus(corpus, args.out, design=args.design)
     print(table(results))
     for r in results:
         for line in r.build_messages + [x for found in r.findings.values() for x in found]:

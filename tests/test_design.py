@@ -1,17 +1,21 @@
 """The design choices a self-publisher makes ([design]), as readers see them: the chapter
 labels in the EPUB and the PDF (headings, contents, nav, outline), the drop cap, and the
-validators' verdicts (tests/books/design)."""
+validators' verdicts (tests/books/design); a second typeface at another size and leading in
+the modern theme (tests/books/typeface); large print (tests/books/large-print)."""
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
 import pypdfium2
 import pytest
-from conftest import BOOKS, NS, Built, ace_violations, build_book, epubcheck, run_ace, text_of
+from conftest import BOOKS, NS, Built, ace_violations, build_book, epubcheck, run_ace, run_bookbuild, text_of
 from lxml import etree
 from pdfread import Pdf
+
+from bookbuild.proof import Block, Line
 
 BOOK = BOOKS / "design"
 LISTED = ["Chapter One: Beginnings", "Chapter Two: The Middle", "Chapter Three: Endings"]
@@ -80,3 +84,118 @@ def test_the_drop_cap_stands_two_lines_high(built: Built) -> None:
 def test_the_epub_passes_epubcheck_and_ace(built: Built, tmp_path: Path) -> None:
     assert epubcheck(built.epub, tmp_path)["messages"] == []
     assert ace_violations(run_ace(built.epub, tmp_path / "ace")) == []
+
+
+# ---- A second typeface, a size and a theme (tests/books/typeface) ------------------------
+
+@pytest.fixture(scope="module")
+def typeface(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_book(BOOKS / "typeface", tmp_path_factory.mktemp("typeface"))
+
+
+def body_block(pdf: Path) -> Block:
+    """The text block the print proof finds: the body's size (CSS px), leading and edges (pt)."""
+    from bookbuild.proof import _block, _lines
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        block = _block([_lines(document, index) for index in range(len(document))])
+    finally:
+        document.close()
+    assert block is not None
+    return block
+
+
+def test_the_pdf_is_set_in_the_chosen_face_size_and_leading(typeface: Built) -> None:
+    pdf = Pdf(typeface.pdf)
+    assert pdf.fonts() and all("Libertine" in name for name in pdf.fonts()), pdf.fonts()
+    assert pdf.fonts_not_embedded() == []
+    block = body_block(typeface.pdf)
+    assert block.size == pytest.approx(12 * 4 / 3, abs=0.05)  # 12 pt, read in CSS px
+    assert block.leading == pytest.approx(12 * 1.45, abs=0.05)
+
+
+def test_the_modern_theme_sets_titles_in_capitals(typeface: Built) -> None:
+    pdf = Pdf(typeface.pdf)
+    assert any(text.startswith("ANOTHER FACE") for text in pdf.texts)  # the title page
+    opening = pdf.page_starting_with("Chapter 2")
+    assert pdf.texts[opening].startswith("Chapter 2 THE MIDDLE")
+
+
+def test_the_epub_embeds_the_face_with_its_licence_and_names_it_last(typeface: Built) -> None:
+    with zipfile.ZipFile(typeface.epub) as epub:
+        names = epub.namelist()
+        css = epub.read("EPUB/styles/book.css").decode()
+        package = etree.fromstring(epub.read("EPUB/content.opf"))
+    fonts = sorted(name for name in names if name.startswith("EPUB/fonts/"))
+    assert "EPUB/fonts/LinLibertine_R.otf" in fonts and "EPUB/fonts/LICENSE-LinuxLibertineO.txt" in fonts
+    assert not any("Garamond" in name for name in fonts)
+    types = {item.get("href"): item.get("media-type") for item in package.iter("{*}item")}
+    assert types["fonts/LinLibertine_R.otf"] == "font/otf"
+    # The theme's rules after epub.css, then the face: sizes in em, nothing the reader's own
+    # settings would have to fight.
+    assert css.index("text-transform: uppercase") > css.index("section.endnotes")
+    assert css.rstrip().endswith('html { font-family: "Linux Libertine O", Georgia, serif; }')
+    assert "var(" not in css and "pt;" not in css and "12pt" not in css
+    copyright_page = etree.fromstring(zipfile.ZipFile(typeface.epub).read("EPUB/text/titlepage.xhtml"))
+    assert "Set in Linux Libertine O." in text_of(copyright_page)
+
+
+def test_the_typeface_epub_passes_epubcheck_and_ace(typeface: Built, tmp_path: Path) -> None:
+    assert epubcheck(typeface.epub, tmp_path)["messages"] == []
+    assert ace_violations(run_ace(typeface.epub, tmp_path / "ace")) == []
+
+
+def test_a_typeface_not_installed_is_one_line_naming_its_package(tmp_path: Path) -> None:
+    from bookbuild.resources import book_fonts
+
+    if book_fonts("Noto Serif").found:
+        pytest.skip("Noto Serif is installed here")
+    book = tmp_path / "book"
+    shutil.copytree(BOOKS / "typeface", book)
+    manifest = book / "book.toml"
+    manifest.write_text(manifest.read_text().replace('"Linux Libertine O"', '"Noto Serif"'))
+    result = run_bookbuild("build", book, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert result.stderr == (f"{book}/book.toml:27: error[typeface-missing]: the typeface Noto Serif is "
+                             "not installed on this machine (install it: apt-get install "
+                             "fonts-noto-core on Debian; or choose another)\n")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# ---- Large print (tests/books/large-print) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def large_print(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_book(BOOKS / "large-print", tmp_path_factory.mktemp("large-print"))
+
+
+def test_large_print_is_16_points_ragged_unhyphenated_with_a_wider_gutter(large_print: Built) -> None:
+    block = body_block(large_print.pdf)
+    assert block.size == pytest.approx(16 * 4 / 3, abs=0.05)
+    assert block.leading == pytest.approx(16 * 1.5, abs=0.05)
+    # Inside margin: KDP's gutter for under 150 pages, bookbuild's comfort, large print's more.
+    inside = (0.375 + 0.25 + 0.125) * 72
+    assert block.left[0] == pytest.approx(inside, abs=0.2)  # a recto: the gutter on the left
+    width = float(Pdf(large_print.pdf).pages[0].mediabox.width)
+    assert block.right[1] <= width - inside + 0.2  # a verso: on the right
+    lines = [line for _page, line in _body_lines(large_print.pdf)]
+    assert not any(line.text.endswith("\u2010") for line in lines)  # no word broken by the layout
+    assert len({round(line.right) for line in lines}) > len(lines) / 3  # ragged: lines end with their words
+
+
+def _body_lines(pdf: Path) -> list[tuple[int, Line]]:
+    from bookbuild.proof import _lines
+
+    document = pypdfium2.PdfDocument(str(pdf))
+    try:
+        block = body_block(pdf)
+        return [(index, line) for index in range(len(document)) for line in _lines(document, index)
+                if abs(line.size - block.size) < 0.2 and len(line.chars) > 20]
+    finally:
+        document.close()
+
+
+def test_large_print_passes_the_preflight_and_the_proof(large_print: Built) -> None:
+    result = run_bookbuild("preflight", large_print.pdf)
+    assert result.returncode == 0 and "warning[" not in result.stdout, result.stdout

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from bookbuild.diagnostics import BookError
 from bookbuild.loader import load
 from bookbuild.manifest import check_isbn, parse_trim, read_manifest, slugify
+from bookbuild.resources import FontFace, FontSet
 
 GOOD = """\
 [book]
@@ -189,3 +191,65 @@ def test_where_each_section_opens(tmp_path: Path) -> None:
         ("four", "any"),  # (after a part's title page: a page of its own)
         ("app", "any")]
     assert book.pdf.openings == (("appendix", "any"), ("default", "continuous"))
+
+
+def test_the_design_typeface_size_leading_and_theme_are_checked(tmp_path: Path) -> None:
+    found = messages(tmp_path, GOOD + '\n[design]\ntypeface = "Comic Sans"\nsize = 30\nleading = 3\n'
+                     'theme = "gothic"\n')
+    assert found == [
+        'BOOK/book.toml:10: error[manifest]: "design.typeface": unknown typeface "Comic Sans" (use one '
+        "of EB Garamond, Linux Libertine O, Gentium Plus, Noto Serif, TeX Gyre Pagella, TeX Gyre Termes)",
+        'BOOK/book.toml:11: error[manifest]: "design.size": 30 pt is not a text size for a book (give 9 '
+        "to 20)",
+        'BOOK/book.toml:12: error[manifest]: "design.leading": 3 is not a leading for a book (give 1.2 '
+        "to 2 times the size)",
+        'BOOK/book.toml:13: error[manifest]: "design.theme": unknown theme "gothic" (use classic, '
+        "modern, plain)",
+    ]
+    assert messages(tmp_path, GOOD + '\n[design]\nsize = "huge"\nleading = "wide"\n') == [
+        'BOOK/book.toml:10: error[manifest]: "design.size": unknown size "huge" (give points, or '
+        '"large-print")',
+        'BOOK/book.toml:11: error[manifest]: "design.leading" must be a number, not a string',
+    ]
+
+
+def test_large_print_is_16_points_with_its_own_leading(tmp_path: Path) -> None:
+    design = read_manifest(write(tmp_path, GOOD + '\n[design]\nsize = "large-print"\n')).design
+    assert (design.size, design.leading, design.large_print) == (16.0, 1.5, True)
+    design = read_manifest(write(tmp_path, GOOD + "\n[design]\nsize = 18\nleading = 1.6\n")).design
+    assert (design.size, design.leading, design.large_print) == (18.0, 1.6, True)
+    design = read_manifest(write(tmp_path, GOOD + "\n[design]\nsize = 12.5\n")).design
+    assert (design.size, design.leading, design.large_print) == (12.5, 1.38, False)
+    assert (design.typeface, design.theme) == ("EB Garamond", "classic")
+
+
+def _installed(family: str) -> FontSet:
+    """A typeface as if installed (the test machine has EB Garamond and Libertine only)."""
+    return FontSet(family, (FontFace(family, "normal", 400, Path("/fonts/x.otf")),), None)
+
+
+def test_a_typeface_the_machine_lacks_names_its_package(tmp_path: Path) -> None:
+    (tmp_path / "one.md").write_text("# One\n\nText.\n", encoding="utf-8")
+    write(tmp_path, GOOD + '\n[design]\ntypeface = "Gentium Plus"\n')
+    with mock.patch("bookbuild.loader.book_fonts", lambda family: FontSet(family, (), None)):
+        problems = load(tmp_path).problems  # (reported with the sections' own: parse_book)
+    assert [str(d).replace(str(tmp_path), "BOOK") for d in problems] == [
+        "BOOK/book.toml:10: error[typeface-missing]: the typeface Gentium Plus is not installed on "
+        "this machine (install it: apt-get install fonts-sil-gentiumplus on Debian; or choose another)"]
+    with mock.patch("bookbuild.loader.book_fonts", _installed):
+        assert load(tmp_path).problems == ()
+
+
+def test_the_epub_embeds_only_faces_under_the_ofl(tmp_path: Path) -> None:
+    (tmp_path / "one.md").write_text("# One\n\nText.\n", encoding="utf-8")
+    write(tmp_path, GOOD + '\n[design]\ntypeface = "TeX Gyre Pagella"\n')
+    with mock.patch("bookbuild.loader.book_fonts", _installed):
+        problems = load(tmp_path).problems
+    assert [str(d).replace(str(tmp_path), "BOOK") for d in problems] == [
+        "BOOK/book.toml:10: error[typeface-licence]: TeX Gyre Pagella is under the GUST Font License, "
+        "and the EPUB embeds only faces under the SIL Open Font License (choose an OFL face, EB "
+        "Garamond or Linux Libertine O or Gentium Plus or Noto Serif; or set embed_fonts = false in "
+        "[epub] to leave the EPUB's face to the reader)"]
+    write(tmp_path, GOOD + '\n[epub]\nembed_fonts = false\n\n[design]\ntypeface = "TeX Gyre Pagella"\n')
+    with mock.patch("bookbuild.loader.book_fonts", _installed):
+        assert load(tmp_path).problems == ()

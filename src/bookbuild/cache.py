@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .resources import PACKAGE_DIR, TEMPLATES_DIR, book_fonts, styles_dir
+from .resources import PACKAGE_DIR, TEMPLATES_DIR, TYPEFACES, book_fonts, styles_dir
 from .state import BuildState
 
 LIBRARIES = ("ebooklib", "weasyprint", "jinja2", "markdown", "pypdf", "lxml",
@@ -128,7 +128,8 @@ def input_key(book_dir: Path, out_dir: Path, options: dict[str, Any],
               "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH")}
     digest.update(json.dumps(header, sort_keys=True, default=str).encode())
     out = out_dir.resolve()
-    fonts = [face.path for face in book_fonts().faces]
+    # (every typeface bookbuild knows: which one the book asks for is in its manifest)
+    fonts = [face.path for typeface in TYPEFACES for face in book_fonts(typeface).faces]
     digest.update(f"\0code\0{code_digest()}\0".encode())
     skip = {out, *([also_skip.resolve()] if also_skip is not None else [])}
     for group, files in (("book", _files(book_dir.resolve(), skip)), ("fonts", fonts)):

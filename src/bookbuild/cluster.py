@@ -21,6 +21,7 @@ from typing import Any
 
 from . import __version__
 from .diagnostics import BookError, Diagnostic
+from .resources import BOOK_TYPEFACE
 
 SCHEDULER_VARIABLE = "BOOKBUILD_SCHEDULER"
 # How long the client waits for the scheduler to answer before it gives up (exit 2).
@@ -111,9 +112,10 @@ def differences(here: dict[str, str], theirs: Any) -> str:
                      for name, value in here.items() if theirs.get(name) != value)
 
 
-def worker_environment() -> dict[str, str]:
+def worker_environment(typeface: str = BOOK_TYPEFACE) -> dict[str, str]:
     """What a layout's bytes depend on besides its task (run on each worker, and here): the
-    code, the libraries (those the layout cache's keys name too) and the typeface files."""
+    code, the libraries (those the layout cache's keys name too) and the typeface files (the
+    default's at connect, each book's before its tasks)."""
     from importlib import metadata
 
     from weasyprint.text.ffi import pango
@@ -131,10 +133,11 @@ def worker_environment() -> dict[str, str]:
         **{name: version for name, version in library_versions().items()
            if name not in ("bookbuild", "weasyprint")},
     }
-    for face in book_fonts().faces:
+    fonts = book_fonts(typeface)
+    for face in fonts.faces:
         found[f"{face.family} {face.style} {face.weight}"] = file_hash(face.path)[:12]
-    if not book_fonts().faces:
-        found[book_fonts().family] = "missing"
+    if not fonts.faces:
+        found[fonts.family] = "missing"
     fallback = fallback_fonts()
     found[fallback.family] = file_hash(fallback.faces[0].path)[:12] if fallback.found else "missing"
     return found

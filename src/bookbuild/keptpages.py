@@ -27,7 +27,8 @@ SUFFIX = ".pages"
 
 def print_key(document: PrintDocument) -> str:
     """Everything the print layout depends on, hashed."""
-    files = [*document.stylesheets, *document.style_files, *(face.path for face in book_fonts().faces)]
+    files = [*document.stylesheets, *document.style_files,
+             *(face.path for face in book_fonts(document.design.typeface).faces)]
     key = json.dumps([document.html, document.page_css, repr(document.options),
                       [(str(path), file_hash(path)) for path in files], code_digest(),
                       library_versions()])

@@ -16,6 +16,7 @@ from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section, opening_asked, print_opening
 from .pagemap import is_page_id
 from .printspec import POINTS_PER_INCH, front_panel
+from .resources import OFL_TYPEFACES, TYPEFACES, book_fonts
 from .stylesheets import check_stylesheet
 
 # Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
@@ -65,6 +66,7 @@ def load(book_dir: Path) -> Book:
         cover = resolve_inside(book_dir, manifest.epub.cover, manifest.path, report, line)
         cover_type = check_cover_image(cover, manifest.path, report, line) if cover else None
     cover_front, cover_wrap = _print_cover(book_dir, manifest, report)
+    _check_typeface(manifest, report)
     # Problems with files do not stop here: parsing the sections that did load finds the rest,
     # and parse_book reports them all together.
     templates = book_dir / "templates"
@@ -89,6 +91,24 @@ def load(book_dir: Path) -> Book:
         cover_wrap=cover_wrap,
         problems=tuple(report.items),
     )
+
+
+def _check_typeface(manifest: Manifest, report: Report) -> None:
+    """A typeface the manifest names must be on this machine, and under the OFL if the EPUB is
+    to embed it. (The default one missing is only a warning: see pipeline.prepare.)"""
+    line = manifest.lines.get("design.typeface")
+    if line is None:
+        return
+    typeface = TYPEFACES[manifest.design.typeface]
+    if not book_fonts(typeface.name).found:
+        report.error(manifest.path, "typeface-missing", f"the typeface {typeface.name} is not installed "
+                     "on this machine", line=line,
+                     hint=f"install it: apt-get install {typeface.package} on Debian; or choose another")
+    elif typeface.licence != "OFL" and manifest.epub.embed_fonts:
+        report.error(manifest.path, "typeface-licence", f"{typeface.name} is under the {typeface.licence}, "
+                     "and the EPUB embeds only faces under the SIL Open Font License", line=line,
+                     hint=f"choose an OFL face, {' or '.join(OFL_TYPEFACES)}; or set embed_fonts = "
+                     "false in [epub] to leave the EPUB's face to the reader")
 
 
 def resolve_inside(root: Path, name: str, referrer: Path, report: Report,

@@ -16,10 +16,15 @@ from .diagnostics import Report, book_error
 from .headings import NUMBERINGS, check_pattern, words_language
 from .model import (
     DEFAULT_OPENING_KEY,
+    LARGE_PRINT_LEADING,
+    LARGE_PRINT_PT,
+    LEADINGS,
     MAX_NAME_LENGTH,
     NOTES_OPENING_KEY,
     OPENINGS,
     SECTION_KINDS,
+    TEXT_SIZES_PT,
+    THEMES,
     Contributor,
     DesignOptions,
     Edition,
@@ -29,6 +34,7 @@ from .model import (
     fill_output_name,
 )
 from .printspec import PAPER_INCHES_PER_PAGE, TRIM_LIMITS_IN, TRIM_SIZES
+from .resources import TYPEFACES
 from .typography import smart_quotes
 
 MANIFEST_NAME = "book.toml"
@@ -160,6 +166,36 @@ def check_opening(value: str) -> str | None:
     if value not in OPENINGS:
         return f'unknown opening "{value}" (use {", ".join(OPENINGS)})'
     return None
+
+
+LARGE_PRINT = "large-print"  # [design] size: the preset (model.LARGE_PRINT_PT)
+
+
+def check_size(value: float | str) -> str | None:
+    """`size = 11` (points), or the preset "large-print"."""
+    if isinstance(value, str):
+        return None if value == LARGE_PRINT else f'unknown size "{value}" (give points, or "{LARGE_PRINT}")'
+    low, high = TEXT_SIZES_PT
+    if not low <= value <= high:
+        return f"{value:g} pt is not a text size for a book (give {low:g} to {high:g})"
+    return None
+
+
+def check_leading(value: float) -> str | None:
+    low, high = LEADINGS
+    if not low <= value <= high:
+        return f"{value:g} is not a leading for a book (give {low:g} to {high:g} times the size)"
+    return None
+
+
+def _design_options(design: dict[str, Any]) -> DesignOptions:
+    """[design] as the layout reads it: a size in points, and the leading that size asks for."""
+    size = design.get("size", DesignOptions.size)
+    if size == LARGE_PRINT:
+        size = LARGE_PRINT_PT
+    default_leading = LARGE_PRINT_LEADING if size >= LARGE_PRINT_PT else DesignOptions.leading
+    return DesignOptions(**{**design, "size": float(size),
+                            "leading": float(design.get("leading", default_leading))})
 
 
 def check_openings(value: str | dict[str, Any]) -> str | None:
@@ -321,6 +357,12 @@ DESIGN_FIELDS: dict[str, Field] = {
     "label_in_contents": Field(bool),
     "first_line": Field(str, check=lambda v: None if v in FIRST_LINES else
                         f'unknown first_line "{v}" (use {", ".join(FIRST_LINES)})'),
+    "typeface": Field(str, check=lambda v: None if v in TYPEFACES else
+                      f'unknown typeface "{v}" (use one of {", ".join(TYPEFACES)})'),
+    "size": Field((int, float, str), check=lambda v: check_size(v)),
+    "leading": Field((int, float), check=lambda v: check_leading(v)),
+    "theme": Field(str, check=lambda v: None if v in THEMES else
+                   f'unknown theme "{v}" (use {", ".join(THEMES)})'),
 }
 TOP_FIELDS: dict[str, Field] = {
     "book": Field(dict, required=True),
@@ -332,8 +374,8 @@ TOP_FIELDS: dict[str, Field] = {
     "editions": Field(list),
 }
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list",
-               dict: "a table", dt.date: "a date"}
+_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+               list: "a list", dict: "a table", dt.date: "a date"}
 
 
 def slugify(text: str) -> str:
@@ -408,8 +450,8 @@ class _Validator:
                 continue
             kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-                self.error(full, f'"{full}" must be {" or ".join(_TYPE_NAMES[kind] for kind in kinds)}, '
-                           f"not {_describe(value)}")
+                names = [_TYPE_NAMES[kind] for kind in kinds if not (kind is int and float in kinds)]
+                self.error(full, f'"{full}" must be {" or ".join(names)}, not {_describe(value)}')
                 continue
             problem = field.check(value) if field.check else None
             if problem is None and isinstance(value, str):
@@ -508,7 +550,7 @@ def validate(path: Path, text: str, data: dict[str, Any]) -> Manifest:
         meta=_metadata(book, contributors, editions),
         epub=EpubOptions(**{**epub, "stores": tuple(epub.get("stores", ()))}),
         pdf=_pdf_options(pdf),
-        design=DesignOptions(**design),
+        design=_design_options(design),
         contents=contents,
         stylesheets=tuple(stylesheets),
         lines=v.keys.lines,

@@ -189,6 +189,37 @@ class DesignOptions:
     numbering: str = "arabic"  # how the label writes the number: arabic, roman, words
     label_in_contents: bool = False  # the contents, the nav and the outline show the label too
     first_line: str = "none"  # a chapter's first line: none, small-caps, drop-cap
+    typeface: str = "EB Garamond"  # resources.TYPEFACES
+    size: float = 11.0  # the print text size, in points (the EPUB's is the reader's)
+    leading: float = 1.38  # the print line height, as a multiple of the size
+    theme: str = "classic"  # DEFAULT_THEME; THEMES: headings, ornaments and the title page together
+
+    @property
+    def scale(self) -> float:
+        """The text size over the one print.css is drawn for."""
+        return self.size / BASE_SIZE_PT
+
+    @property
+    def grid(self) -> float:
+        """The line (size times leading) over the one print.css is drawn for."""
+        return self.size * self.leading / BASE_LINE_PT
+
+    @property
+    def large_print(self) -> bool:
+        """16 pt or more is set as large-print guidelines ask: ragged right, no hyphenation, a
+        wider gutter (print.css, printspec.geometry)."""
+        return self.size >= LARGE_PRINT_PT
+
+
+# print.css is drawn for 11 pt text on lines 15.18 pt apart; a design scales it (DesignOptions).
+BASE_SIZE_PT, BASE_LINE_PT = 11.0, 15.18
+# [design] size: the text sizes a book may ask for, and the large-print preset.
+TEXT_SIZES_PT = (9.0, 20.0)
+LARGE_PRINT_PT = 16.0
+LARGE_PRINT_LEADING = 1.5
+LEADINGS = (1.2, 2.0)
+DEFAULT_THEME = "classic"  # print.css and epub.css alone
+THEMES = (DEFAULT_THEME, "modern", "plain")
 
 
 @dataclass(frozen=True)
@@ -347,9 +378,15 @@ class PrintDocument:
     meta: Metadata
     html: str
     base_dir: Path  # the book folder: relative URLs resolve here
-    stylesheets: tuple[Path, ...]
+    stylesheets: tuple[Path, ...]  # bookbuild's (resources.print_stylesheets), then the book's
     page_css: tuple[str, ...]  # the page geometry for each gutter band (printspec.GUTTER_BANDS)
     estimated_pages: int  # a guess from the text's length, to pick the first band
     options: PdfOptions
     style_files: tuple[Path, ...] = ()  # what the book's CSS imports and loads (fonts, images)
     page_units: frozenset[str] = frozenset()  # the ids of the units of text (pagemap.py)
+    design: DesignOptions = DesignOptions()  # its typeface, size and theme
+    own_sheets: int = 1  # how many of the stylesheets are bookbuild's
+
+    @property
+    def book_stylesheets(self) -> tuple[Path, ...]:
+        return self.stylesheets[self.own_sheets:]

@@ -49,7 +49,7 @@ from .render import (
     render_epub,
     render_print,
 )
-from .resources import book_fonts, styles_dir
+from .resources import TYPEFACES, book_fonts, styles_dir
 from .state import BuildState
 from .workers import Job, available_cpus
 from .writers.atomic import Staging
@@ -108,17 +108,17 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
         book = replace(book, pdf=replace(book.pdf, **pdf_overrides))
     manuscript, warnings = parse_book(book, progress, kept)
     report = Report(list(warnings))
-    fonts = book_fonts()
-    if not fonts.found:
+    fonts = book_fonts(manuscript.book.design.typeface)
+    if not fonts.found:  # (a typeface the manifest names is an error instead: loader.py)
         report.warning(styles_dir() / "print.css", "font-missing",
-                       "the book's typeface, EB Garamond, is not installed: the PDF would be set "
+                       f"the book's typeface, {fonts.family}, is not installed: the PDF would be set "
                        "in a fallback serif and the EPUB would embed no font",
-                       hint="install it (Debian: apt-get install fonts-ebgaramond)")
+                       hint=f"install it (Debian: apt-get install {TYPEFACES[fonts.family].package})")
     else:
         for style, weight, used in faces_used(manuscript):
             if used and not any(f.style == style and f.weight == weight for f in fonts.faces):
                 report.warning(styles_dir() / "print.css", "font-missing",
-                               f"the book uses {style} {weight} text, and EB Garamond has no such face "
+                               f"the book uses {style} {weight} text, and {fonts.family} has no such face "
                                "on this machine: it would be imitated from another face",
                                hint="install the face, or avoid that emphasis")
     _check_glyphs(manuscript, report)
@@ -190,7 +190,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
                                    progress=say, kept=kept)
     result = BuildResult(warnings=list(warnings))
     timestamp = build_timestamp(manuscript.book)
-    fonts = book_fonts()
+    fonts = book_fonts(manuscript.book.design.typeface)
     check_output_dir(out_dir)
     slug = manuscript.meta.output_stem
     state = BuildState(out_dir)

@@ -48,6 +48,9 @@ SPINE_TEXT_CLEARANCE_IN = 0.0625  # KDP: spine text this far at least from each 
 
 # What bookbuild adds to each floor: a trade book's margins, not the legal minimum.
 GUTTER_COMFORT = 0.25
+# A large-print book is thicker and its lines longer in ems: a wider gutter keeps the words by the
+# spine readable without forcing the book flat.
+LARGE_PRINT_GUTTER = 0.125
 OUTSIDE, TOP, BOTTOM = 0.625, 0.75, 0.8
 
 # Roughly how many words a page of 11-point text holds on each trim; only for predicting the
@@ -79,12 +82,13 @@ class PageGeometry:
     bleed: float = 0.0
 
 
-def geometry(width_pt: float, height_pt: float, band: int, bleed: float = 0.0) -> PageGeometry:
+def geometry(width_pt: float, height_pt: float, band: int, bleed: float = 0.0,
+             large_print: bool = False) -> PageGeometry:
     floor = MIN_OUTSIDE_BLEED if bleed else MIN_OUTSIDE
     return PageGeometry(
         width=width_pt,
         height=height_pt,
-        inside=GUTTER_BANDS[band][1] + GUTTER_COMFORT,
+        inside=GUTTER_BANDS[band][1] + GUTTER_COMFORT + (LARGE_PRINT_GUTTER if large_print else 0.0),
         outside=max(OUTSIDE, floor),
         top=max(TOP, floor),
         bottom=max(BOTTOM, floor),
@@ -92,10 +96,12 @@ def geometry(width_pt: float, height_pt: float, band: int, bleed: float = 0.0) -
     )
 
 
-def estimate_pages(words: int, width_pt: float, height_pt: float, sections: int) -> int:
-    """A first guess at the page count: text area times density, plus openers and front matter."""
+def estimate_pages(words: int, width_pt: float, height_pt: float, sections: int,
+                   text_scale: float = 1.0) -> int:
+    """A first guess at the page count: text area times density, plus openers and front matter.
+    `text_scale`: how much larger each word and line are than 11-point text's."""
     text_area = (width_pt / POINTS_PER_INCH - 1.5) * (height_pt / POINTS_PER_INCH - 1.55)
-    body = words / max(text_area * WORDS_PER_SQUARE_INCH, 1.0)
+    body = words * text_scale / max(text_area * WORDS_PER_SQUARE_INCH, 1.0)
     return int(body + 1.5 * sections + 8)
 
 

@@ -49,7 +49,15 @@ from .model import (
 from .pagemap import BOOK_UNITS, EPUB_IDS, unit_ids
 from .parse import EPUB_NS, inner_xhtml
 from .rawhtml import MATHML_NS, SVG_NS, refusals
-from .resources import TEMPLATES_DIR, FontSet, fallback_fonts, styles_dir
+from .resources import (
+    FALLBACK_TYPEFACE,
+    TEMPLATES_DIR,
+    FontSet,
+    epub_stylesheets,
+    fallback_fonts,
+    print_stylesheets,
+    styles_dir,
+)
 from .stylesheets import content_strings
 from .xmlread import parser as xml_parser
 
@@ -666,11 +674,11 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
     env = environment(ms.book)
     resources: list[EpubResource] = []
     css_parts = []
+    own_css = [path.read_text(encoding="utf-8") for path in epub_stylesheets(ms.book.design)]
     if fonts.found and ms.book.epub.embed_fonts:
-        # The stylesheet's own characters too: the ornament its ::after draws is in no document.
-        epub_css = (styles_dir() / "epub.css").read_text(encoding="utf-8")
-        sheets = [epub_css] + [p.read_text(encoding="utf-8", errors="replace")
-                               for p in _book_style_files(ms.book) if p.suffix.lower() == ".css"]
+        # The stylesheets' own characters too: the ornament an ::after draws is in no document.
+        sheets = own_css + [p.read_text(encoding="utf-8", errors="replace")
+                            for p in _book_style_files(ms.book) if p.suffix.lower() == ".css"]
         shown = "".join(d.content.decode("utf-8") for d in documents) \
             + "".join(content_strings(sheet) for sheet in sheets)
         text = "".join(sorted(set(shown)))
@@ -679,7 +687,7 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
             name = f"fonts/{face.file_name}"
             urls.append(_relative(CSS_FILE, name))
             resources.append(EpubResource(name, f"font-{face.path.stem.lower()}",
-                                          "font/otf", subset_font(face.path, text)))
+                                          media_type(name) or "font/otf", subset_font(face.path, text)))
         if fonts.license_text:
             # (named after the typeface: a book's own fonts/LICENSE.txt is its fonts')
             name = f"fonts/LICENSE-{fonts.family.replace(' ', '')}.txt"
@@ -687,7 +695,9 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
                                           fonts.license_text.encode("utf-8")))
         css_parts.append(render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls))
         resources, css_parts = _fallback_font(env, fonts, text, resources, css_parts)
-    css_parts.append((styles_dir() / "epub.css").read_text(encoding="utf-8"))
+    css_parts += own_css
+    css_parts.append(render_template(env, "epub/design.css.j2", design=ms.book.design,
+                                     fallback=FALLBACK_TYPEFACE))
     resources.append(EpubResource(CSS_FILE, "css", "text/css", "\n".join(css_parts).encode("utf-8")))
     # The book's own stylesheets, and what they import and load, keep their places in the book
     # folder, so every relative url() in them still points at its file.
@@ -820,20 +830,25 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
     pdf = ms.book.pdf
     page_css = tuple(
         render_template(env, "print/page.css.j2",
-                        page=printspec.geometry(pdf.width_pt, pdf.height_pt, band, pdf.bleed_in))
+                        page=printspec.geometry(pdf.width_pt, pdf.height_pt, band, pdf.bleed_in,
+                                                ms.book.design.large_print))
         for band in range(len(printspec.GUTTER_BANDS))
     )
-    font_css = ""
+    design = ms.book.design
+    font_css = render_template(env, "print/design.css.j2", design=design,
+                               scale=css_number(design.scale), grid=css_number(design.grid))
     if fonts.found:
         urls = [face.path.as_uri() for face in fonts.faces]
-        font_css = render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls)
-    stylesheets = (styles_dir() / "print.css", *ms.book.stylesheets)
+        font_css += render_template(env, "fonts.css.j2", fonts=fonts, face_urls=urls)
+    own = print_stylesheets(design)
+    stylesheets = (*own, *ms.book.stylesheets)
     html = render_template(
         env, "print/book.html.j2",
         **common_context(ms, ms.meta.isbn_print, fonts.family if fonts.found else None),
         authors=ms.meta.authors,
         timestamp=timestamp,
-        font_css=font_css,
+        # (CSS made from our templates and the registry: raw text in <style>, never escaped)
+        font_css=markupsafe.Markup(font_css),
         stylesheets=[path.as_uri() for path in stylesheets],
         contents=contents,
         opening=opening,
@@ -843,10 +858,17 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
         notes_opening=notes_opening(pdf.openings),
     )
     words = sum(len(chapter.body_html.split()) for chapter in ms.chapters)
-    estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters))
+    estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters),
+                                        ms.book.design.scale * ms.book.design.grid)
     return PrintDocument(meta=ms.meta, html=html, base_dir=ms.book.root, stylesheets=stylesheets,
                          page_css=page_css, estimated_pages=estimate, options=pdf,
-                         style_files=ms.book.style_files, page_units=unit_ids(ms))
+                         style_files=ms.book.style_files, page_units=unit_ids(ms), design=design,
+                         own_sheets=len(own))
+
+
+def css_number(value: float) -> str:
+    """A number for a stylesheet: six decimals at most, no trailing zeros (1, not 1.000000)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def metadata_title(meta: Metadata) -> str:

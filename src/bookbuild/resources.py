@@ -8,23 +8,50 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .model import DEFAULT_THEME, DesignOptions
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 
 BOOK_TYPEFACE = "EB Garamond"
-# The faces the stylesheets use, as fontconfig styles, in the order we prefer their files.
+
+
+@dataclass(frozen=True)
+class Typeface:
+    """A face a book may be set in ([design] typeface): its fontconfig family, the Debian
+    package that installs it and the licence that package ships."""
+
+    name: str
+    package: str
+    licence: str  # "OFL" (the EPUB may embed it) or the name of another licence
+    licence_file: Path
+
+
+def _debian(package: str) -> Path:
+    return Path("/usr/share/doc") / package / "copyright"
+
+
+TYPEFACES: dict[str, Typeface] = {face.name: face for face in (
+    Typeface("EB Garamond", "fonts-ebgaramond", "OFL", _debian("fonts-ebgaramond")),
+    # (Libertine is dual-licensed, GPL with the font exception or OFL: the OFL is the one used.)
+    Typeface("Linux Libertine O", "fonts-linuxlibertine", "OFL", _debian("fonts-linuxlibertine")),
+    Typeface("Gentium Plus", "fonts-sil-gentiumplus", "OFL", _debian("fonts-sil-gentiumplus")),
+    Typeface("Noto Serif", "fonts-noto-core", "OFL", _debian("fonts-noto-core")),
+    Typeface("TeX Gyre Pagella", "fonts-texgyre", "GUST Font License", _debian("fonts-texgyre")),
+    Typeface("TeX Gyre Termes", "fonts-texgyre", "GUST Font License", _debian("fonts-texgyre")),
+)}
+OFL_TYPEFACES = tuple(face.name for face in TYPEFACES.values() if face.licence == "OFL")
+# The faces the stylesheets use, as (style, weight), and fontconfig's slant and weight for each.
 FACE_STYLES = {
-    ("normal", 400): ("Regular",),
-    ("italic", 400): ("Italic",),
-    ("normal", 700): ("Bold",),
-    ("italic", 700): ("Bold Italic", "BoldItalic"),
+    ("normal", 400): (0, 80),
+    ("italic", 400): (100, 80),
+    ("normal", 700): (0, 200),
+    ("italic", 700): (100, 200),
 }
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
-FONT_LICENSE_FILES = (Path("/usr/share/doc/fonts-ebgaramond/copyright"),)
-# The declared fallback for the symbols EB Garamond lacks (⋮ ⅜): an old-style face that matches
-# it, named after it in every stylesheet, embedded (subset) wherever it is used.
+# The declared fallback for the symbols a typeface lacks (⋮ ⅜, and the hedera in all but EB
+# Garamond): an old-style face that matches them, named after the typeface in every stylesheet,
+# embedded (subset) wherever it is used.
 FALLBACK_TYPEFACE = "Linux Libertine O"
-FALLBACK_LICENSE_FILES = (Path("/usr/share/doc/fonts-linuxlibertine/copyright"),)
 
 
 @cache
@@ -34,6 +61,25 @@ def styles_dir() -> Path:
         if (candidate / "print.css").is_file():
             return candidate
     raise FileNotFoundError("bookbuild's styles folder is missing from this installation")
+
+
+def print_stylesheets(design: DesignOptions) -> tuple[Path, ...]:
+    """bookbuild's print stylesheets for a design: the base, its theme, large print."""
+    sheets = [styles_dir() / "print.css"]
+    if design.theme != DEFAULT_THEME:
+        sheets.append(styles_dir() / "themes" / f"{design.theme}.css")
+    if design.large_print:
+        sheets.append(styles_dir() / "large-print.css")
+    return tuple(sheets)
+
+
+def epub_stylesheets(design: DesignOptions) -> tuple[Path, ...]:
+    """bookbuild's EPUB stylesheets for a design: the base and its theme (the size and leading
+    are the reader's)."""
+    sheets = [styles_dir() / "epub.css"]
+    if design.theme != DEFAULT_THEME:
+        sheets.append(styles_dir() / "themes" / f"{design.theme}.epub.css")
+    return tuple(sheets)
 
 
 @dataclass(frozen=True)
@@ -60,46 +106,57 @@ class FontSet:
 
 
 @cache
-def book_fonts() -> FontSet:
-    """EB Garamond's files on this machine (the 12-point optical size, made for text)."""
-    files = _font_files(BOOK_TYPEFACE)
+def book_fonts(typeface: str = BOOK_TYPEFACE) -> FontSet:
+    """The typeface's files on this machine (EB Garamond's 12-point optical size, made for text)."""
+    files = _font_files(typeface)
     faces = []
-    for (style, weight), names in FACE_STYLES.items():
-        path = _pick(files, names)
+    for (style, weight), (slant, fc_weight) in FACE_STYLES.items():
+        path = _pick(files, slant, fc_weight)
         if path is not None:
-            faces.append(FontFace(BOOK_TYPEFACE, style, weight, path))
-    license_text = next((p.read_text(encoding="utf-8", errors="replace")
-                         for p in FONT_LICENSE_FILES if p.is_file()), None)
-    return FontSet(BOOK_TYPEFACE, tuple(faces), license_text)
+            faces.append(FontFace(typeface, style, weight, path))
+    return FontSet(typeface, tuple(faces), _licence_text(typeface))
 
 
 @cache
 def fallback_fonts() -> FontSet:
     """Linux Libertine's regular face, when installed: the EPUB embeds what the book needs of it."""
-    # Its files are LinLibertine_R.otf (regular), _RI (italic), _RB (bold)…
-    path = next((p for p in _font_files(FALLBACK_TYPEFACE) if p.stem.endswith("_R")), None)
-    faces = (FontFace(FALLBACK_TYPEFACE, "normal", 400, path),) if path else ()
-    license_text = next((p.read_text(encoding="utf-8", errors="replace")
-                         for p in FALLBACK_LICENSE_FILES if p.is_file()), None)
-    return FontSet(FALLBACK_TYPEFACE, faces, license_text)
+    fonts = book_fonts(FALLBACK_TYPEFACE)
+    return FontSet(fonts.family, tuple(f for f in fonts.faces if (f.style, f.weight) == ("normal", 400)),
+                   fonts.license_text)
 
 
-def _font_files(family: str) -> list[Path]:
-    if shutil.which("fc-list"):
-        result = subprocess.run(["fc-list", "--format", "%{file}\n", family],
-                                capture_output=True, text=True, check=False)
-        files = [Path(line) for line in result.stdout.splitlines() if line.strip()]
-    else:
-        stem = family.replace(" ", "")
-        files = [p for d in FONT_DIRS if d.is_dir() for p in d.rglob(f"{stem}*")]
-    return sorted(p for p in files if p.suffix.lower() in (".otf", ".ttf"))
+def _licence_text(typeface: str) -> str | None:
+    known = TYPEFACES.get(typeface)
+    if known is None or not known.licence_file.is_file():
+        return None
+    return known.licence_file.read_text(encoding="utf-8", errors="replace")
 
 
-def _pick(files: list[Path], styles: tuple[str, ...]) -> Path | None:
-    for style in styles:
-        wanted = style.replace(" ", "").lower()
-        matches = [p for p in files if p.stem.lower().split("-")[-1] == wanted]
-        if matches:
-            # Prefer the text optical size (EBGaramond12) over the 08 caption size.
-            return sorted(matches, key=lambda p: ("12" not in p.stem, p.name))[0]
-    return None
+@dataclass(frozen=True)
+class _FontFile:
+    path: Path
+    slant: int
+    weight: int
+    style: str
+
+
+def _font_files(family: str) -> list[_FontFile]:
+    """The family's font files, as fontconfig describes them (WeasyPrint finds fonts through it
+    too; without it there is nothing to find)."""
+    if not shutil.which("fc-list"):
+        return []
+    result = subprocess.run(["fc-list", "--format", "%{file}|%{slant}|%{weight}|%{style[0]}\\n", family],
+                            capture_output=True, text=True, check=False)
+    files = []
+    for line in result.stdout.splitlines():
+        path, slant, weight, style = [*line.split("|"), "", "", ""][:4]
+        if Path(path).suffix.lower() in (".otf", ".ttf") and slant.isdigit() and weight.isdigit():
+            files.append(_FontFile(Path(path), int(slant), int(weight), style))
+    return files
+
+
+def _pick(files: list[_FontFile], slant: int, weight: int) -> Path | None:
+    matches = [f for f in files if f.slant == slant and f.weight == weight]
+    # Prefer the text optical size (EB Garamond 12) over the 08 caption size.
+    matches.sort(key=lambda f: (not f.style.startswith("12"), f.path.name))
+    return matches[0].path if matches else None

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from .diagnostics import BookError, Diagnostic, display_path
+from .mediatypes import media_type
 from .model import Manuscript
 from .pipeline import epub_cover, iso, prepare
 from .printview import PrintView
@@ -70,9 +71,10 @@ class Preview:
             manuscript, warnings = prepare(self.book_dir)
             book = replace(manuscript.book, epub=replace(manuscript.book.epub, embed_fonts=False))
             manuscript = replace(manuscript, book=book)
-            package = render_epub(manuscript, self.fonts, iso(dt.datetime.now(dt.UTC)),
+            fonts = book_fonts(manuscript.book.design.typeface)
+            package = render_epub(manuscript, fonts, iso(dt.datetime.now(dt.UTC)),
                                   CoverImage(b"", "image/jpeg"))
-            self.manuscript, self.cover_image = manuscript, None
+            self.manuscript, self.cover_image, self.fonts = manuscript, None, fonts
         except BookError as error:
             if raise_errors:
                 raise
@@ -213,7 +215,7 @@ def make_handler(preview: Preview, stopping: threading.Event,
                 return self.print_lookup(path[len("_print/"):])
             if path.startswith("_fonts/"):
                 face = next((f for f in preview.fonts.faces if f.file_name == Path(path).name), None)
-                return (face.path.read_bytes() if face else None), "font/otf"
+                return (face.path.read_bytes() if face else None), _type(Path(path).name)
             if path == COVER_IMAGE:
                 cover = preview.cover()
                 return (cover.content, cover.media_type) if cover else (None, "")
@@ -271,7 +273,7 @@ def _own_names(host: str) -> frozenset[str]:
 
 
 def _type(name: str) -> str:
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return media_type(name) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def serve(book_dir: Path, host: str, port: int, say: Callable[[str], None]) -> None:

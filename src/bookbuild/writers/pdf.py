@@ -21,7 +21,7 @@ from weasyprint.formatting_structure import boxes
 from .. import linebreak, linefit, pagemap, parts
 from ..model import PdfOptions, PrintDocument
 from ..printspec import GUTTER_BANDS, band_index
-from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
+from ..resources import BOOK_TYPEFACE, TEMPLATES_DIR, book_fonts, styles_dir
 from ..sandbox import BookFetcher, RefusedResource
 from ..weasylog import captured
 
@@ -72,9 +72,9 @@ def with_blank_pages(result: PdfResult, minimum: int, target: str) -> PdfResult:
     return replace(result, pages=minimum, note="; ".join(filter(None, (result.note, added))))
 
 
-def allowed_roots(book_dir: Path) -> tuple[Path, ...]:
+def allowed_roots(book_dir: Path, typeface: str = BOOK_TYPEFACE) -> tuple[Path, ...]:
     """What a layout may read: the book, bookbuild's styles and templates, the typeface."""
-    fonts = tuple(face.path.parent for face in book_fonts().faces)
+    fonts = tuple(face.path.parent for face in book_fonts(typeface).faces)
     return (book_dir, styles_dir(), TEMPLATES_DIR, *fonts)
 
 
@@ -92,7 +92,7 @@ class Layout:
         self.split = source is None  # the whole book: fitted part by part
         # (a part's source fetches with the fetcher it was parsed with: its refusals are there)
         self.fetcher = source.url_fetcher if source is not None else fetcher or BookFetcher(
-            allowed_roots(document.base_dir))
+            allowed_roots(document.base_dir, document.design.typeface))
         self.page_css = CSS(string=document.page_css[band] + page_css, url_fetcher=self.fetcher)
         with self._weasyprint():
             self.source = source or parsed(document, self.fetcher)

@@ -33,7 +33,7 @@ from ..cluster import ClusterSpec, client, differences, one_thread, unusable, wo
 from ..mediatypes import media_type
 from ..model import PrintDocument
 from ..parts import PartLayout
-from ..resources import TEMPLATES_DIR, book_fonts, styles_dir
+from ..resources import TEMPLATES_DIR, TYPEFACES, book_fonts, styles_dir
 from ..sandbox import BookFetcher
 from . import pdf, pdfparts
 
@@ -58,12 +58,13 @@ def sent_book(document: PrintDocument) -> SentBook:
     files = {str(path): path.read_bytes() for path in cache.book_files(root)
              if media_type(path) is not None and path.resolve().is_relative_to(real_root)}
     own = ((str(styles_dir()), "styles"), (str(TEMPLATES_DIR), "templates"))
-    fonts = tuple((str(face.path), cache.file_hash(face.path)) for face in book_fonts().faces)
+    typeface = book_fonts(document.design.typeface)
+    fonts = tuple((str(face.path), cache.file_hash(face.path)) for face in typeface.faces)
     digest = hashlib.sha256(document.html.encode())
     for path, data in sorted(files.items()):
         digest.update(f"\0{path}\0{hashlib.sha256(data).hexdigest()}".encode())
     digest.update(repr((str(root), own, fonts)).encode())
-    return SentBook(document, files, own, fonts, digest.hexdigest(), worker_environment())
+    return SentBook(document, files, own, fonts, digest.hexdigest(), worker_environment(typeface.family))
 
 
 class SentResponse(URLFetcherResponse):
@@ -116,7 +117,8 @@ KEPT_PARSES = 2
 @functools.cache
 def _typeface_files() -> dict[str, Path]:
     """This worker's typeface files, by their sha256."""
-    return {cache.file_hash(face.path): face.path for face in book_fonts().faces}
+    return {cache.file_hash(face.path): face.path
+            for typeface in TYPEFACES for face in book_fonts(typeface).faces}
 
 
 def _source(book: SentBook) -> HTML:
@@ -146,15 +148,17 @@ def _check_worker(book: SentBook) -> None:
         worker = get_worker()
     except ValueError:  # not on a worker: on the client itself (tests)
         return
-    differs = differences(book.environment, _environment()) or one_thread(worker.state.nthreads)
+    here = _environment(book.document.design.typeface)
+    differs = differences(book.environment, here) or one_thread(worker.state.nthreads)
     if differs:
-        raise unusable(worker.address, f"this worker joined the cluster after the check and differs "
-                       f"from the client: {differs}", "stop it, or install what the client has")
+        raise unusable(worker.address, f"this worker differs from the client: {differs} (it joined "
+                       "the cluster after the check, or lacks the book's typeface)",
+                       "stop it, or install what the client has")
 
 
 @functools.cache
-def _environment() -> dict[str, str]:
-    return worker_environment()
+def _environment(typeface: str) -> dict[str, str]:
+    return worker_environment(typeface)
 
 
 def lay_out_part(book: SentBook, index: int, band: int, numbers: dict[str, str], fit: bool,

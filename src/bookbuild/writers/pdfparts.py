@@ -115,8 +115,8 @@ def _write_pdf(document: PrintDocument, target: Path, previous_pages: int | None
 
     if document.options.variant is not None:
         return in_one_process(f"{document.options.variant} is laid out in one process")
-    if document.stylesheets[1:]:  # the first is bookbuild's print.css
-        names = ", ".join(path.name for path in document.stylesheets[1:])
+    if document.book_stylesheets:
+        names = ", ".join(path.name for path in document.book_stylesheets)
         return in_one_process("laid out in one process: the book's own stylesheet "
                               f"({names}) may carry from chapter to chapter")
     build = PartsBuild(document, jobs, cache, remote)
@@ -380,7 +380,7 @@ class PartsBuild:
         head = root.find("head")
         body = root.find("body")
         files = [*self.document.stylesheets, *self.document.style_files,
-                 *(face.path for face in book_fonts().faces)]
+                 *(face.path for face in book_fonts(self.document.design.typeface).faces)]
         return _digest(__version__, code_digest(), pango.pango_version(), library_versions(),
                        tostring(head) if head is not None else b"", sorted(root.attrib.items()),
                        sorted(body.attrib.items()) if body is not None else [], WITHOUT_FOLIO,
