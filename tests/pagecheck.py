@@ -169,12 +169,13 @@ def _leading_row(page: list[str], rows: set[str]) -> int:
 def _starts_page(after: str, page: list[str]) -> bool:
     """The EPUB's text after a marker is the page's first text; or, when the page begins inside
     a word hyphenated across the break, that word's rest: the marker is before the word."""
-    text = counted(" ".join(page))
-    wanted = counted(after)[:COMPARED]
+    # (casefolded: a theme may set a title or a heading in capitals, or in small capitals)
+    text = counted(" ".join(page)).casefold()
+    wanted = counted(after).casefold()[:COMPARED]
     if not text or not wanted:
         return False
     if text.startswith(wanted) or (len(text) < COMPARED and wanted.startswith(text)):
         return True
     word = counted(after.split(" ", 1)[0])
-    rest = counted(after)
+    rest = counted(after).casefold()
     return any(text.startswith(rest[cut:cut + COMPARED]) for cut in range(1, len(word)))

@@ -253,6 +253,10 @@ MARK = '<span epub:type="pagebreak" role="doc-pagebreak" id="page-7" aria-label=
      f'<p>Note.<a class="backlink" href="#r">↩</a> {MARK}Next words.</p>'),
     # at the start of a heading: before it (the heading's name would say the number)
     ("<p>One.</p><h2>Two</h2>", 4, "Two", f"<p>One.</p>{MARK}<h2>Two</h2>"),
+    # a heading a theme sets in capitals: the print's snippet is as the layout drew it (the
+    # layout's count lands on "Two" only after a word the EPUB has and print lacks)
+    ("<p>One.</p><h2>Two Three</h2><p>Four.</p>", 2, "TWOTHREEFour",
+     f"<p>One.</p>{MARK}<h2>Two Three</h2><p>Four.</p>"),
     # never inside MathML: before the formula
     ('<p>One <math xmlns="http://www.w3.org/1998/Math/MathML"><mi>x</mi></math> two.</p>', 3, "x",
      f'<p>One {MARK}<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>x</mi></math> two.</p>'),

@@ -26,6 +26,7 @@ from .pagemap import (
     ONE_EDITION_ONLY,
     PageStart,
     counted,
+    folded,
     is_counted,
     local_name,
     page_id,
@@ -132,10 +133,11 @@ def _position(stream: str, start: PageStart) -> int | None:
     """The place in the unit's counted characters: the layout's count when the characters that
     follow agree, else where they are found nearest to it, else the count; None when the unit
     has no such character."""
-    if stream.startswith(start.snippet, start.offset):
+    stream, wanted = folded(stream), folded(start.snippet)
+    if stream.startswith(wanted, start.offset):
         return start.offset
-    for length in (len(start.snippet), 12):
-        snippet = start.snippet[:length]
+    for length in (len(wanted), 12):
+        snippet = wanted[:length]
         found = list(_occurrences(stream, snippet))
         if snippet and found:
             return min(found, key=lambda i: abs(i - start.offset))

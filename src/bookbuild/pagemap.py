@@ -62,6 +62,12 @@ def counted(text: str) -> str:
     return "".join(c for c in text if is_counted(c))
 
 
+def folded(text: str) -> str:
+    """`text` in lower case, each character for one: the print edition's text is as a theme's
+    `text-transform` set it (a title in capitals), the EPUB's as written."""
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
+
+
 def unit_ids(manuscript: Manuscript) -> frozenset[str]:
     """The print edition's ids of every unit of the book."""
     ids = {*BOOK_UNITS, "notes"}
