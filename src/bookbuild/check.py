@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, display_path
+from .kindle import convert_to_azw3
 from .loader import load
 from .pipeline import Progress, build
 from .preflight import preflight
@@ -30,13 +31,15 @@ class CheckResult:
         return not any(d.severity == "error" or strict for d in self.diagnostics)
 
 
-def check_book(book_dir: Path, *, target: str | None = None,
+def check_book(book_dir: Path, *, target: str | None = None, stores: tuple[str, ...] = (),
                progress: Progress | None = None) -> CheckResult:
+    """`target`: the print service; `stores`: the EPUB stores (kindle adds Calibre's conversion)."""
     overrides: dict[str, Any] = {"target": target} if target else {}
     result = CheckResult()
     say = progress or (lambda _message: None)
     with tempfile.TemporaryDirectory(prefix="bookbuild-check-") as scratch:
-        built = build(book_dir, Path(scratch), pdf_overrides=overrides, progress=progress)
+        built = build(book_dir, Path(scratch), pdf_overrides=overrides, progress=progress,
+                      stores=stores)
         result.tools.append(ToolResult("bookbuild", list(built.warnings)))
         outputs = {output.format: output.path for output in built.outputs}
         slug = outputs["epub"].stem
@@ -45,10 +48,13 @@ def check_book(book_dir: Path, *, target: str | None = None,
         result.tools.append(run_epubcheck(outputs["epub"], f"{shown}:{slug}.epub"))
         say("DAISY Ace")
         result.tools.append(run_ace(outputs["epub"], f"{shown}:{slug}.epub"))
+        book = load(book_dir)
+        if "kindle" in (*stores, *book.epub.stores):
+            say("converting the EPUB to AZW3 (Calibre)")
+            result.tools.append(convert_to_azw3(outputs["epub"], f"{shown}:{slug}.epub"))
         say("preflight and proof of the PDF")
         # The generic preflight always runs (an image at 84 ppi fails any printer); a print target
         # adds its service's own rules.
-        book = load(book_dir)
         found = preflight(outputs["pdf"], target or book.pdf.target)
         shown_pdf = f"{shown}:{slug}.pdf"
         result.tools.append(ToolResult("preflight", [replace(d, path=shown_pdf) for d in found.findings]))

@@ -117,7 +117,9 @@ def make_parser() -> argparse.ArgumentParser:
                        help=f"PDF standard to meet: {', '.join(PDF_VARIANTS)} (default: the manifest's)")
     build.add_argument("--target", choices=PRINT_TARGETS + STORE_TARGETS, action="append",
                        help="a service to make the book for, as often as needed: kdp (print: "
-                            "the PDF meets its rules), kobo (a kepub, <name>.kepub.epub, too)")
+                            "the PDF meets its rules), kindle (the EPUB is checked against KDP's "
+                            "requirements: what a Kindle would lose is a warning), kobo (a kepub, "
+                            "<name>.kepub.epub, too)")
     build.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     build.add_argument("--no-cache", action="store_true",
                        help="build everything again, even when nothing has changed since the "
@@ -160,11 +162,14 @@ def make_parser() -> argparse.ArgumentParser:
     check = add_command(commands,
         "check", help="check a book: inputs, EPUBCheck, DAISY Ace, print preflight",
         description="Run every input check, then build into a scratch folder and run EPUBCheck, "
-                    "DAISY Ace and the print preflight (a print target adds its own rules). Writes "
-                    "nothing in build/. Exit 0 clean, 1 findings, 2 unusable input.")
+                    "DAISY Ace and the print preflight (a print target adds its own rules; kindle "
+                    "converts the EPUB to AZW3 with Calibre's ebook-convert and reports its "
+                    "warnings: without Calibre the check is incomplete). Writes nothing in build/. "
+                    "Exit 0 clean, 1 findings, 2 unusable input.")
     add_book_dir(check)
     check.add_argument("--strict", action="store_true", help="warnings count as findings")
-    check.add_argument("--target", choices=PRINT_TARGETS, help="preflight for this service")
+    check.add_argument("--target", choices=PRINT_TARGETS + STORE_TARGETS, action="append",
+                       help="a service to check for, as often as needed: kdp (print), kindle, kobo")
 
     preflight = add_command(commands,
         "preflight", help="check a built PDF as a print-on-demand service would",
@@ -508,7 +513,8 @@ def run_check(args: argparse.Namespace) -> int:
 
     progress = StatusLine() if sys.stderr.isatty() else None
     try:
-        result = check_book(Path(args.book_dir), target=args.target, progress=progress)
+        result = check_book(Path(args.book_dir), target=print_target(args), stores=store_targets(args),
+                            progress=progress)
     finally:
         if progress is not None:
             progress("")

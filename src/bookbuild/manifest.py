@@ -246,7 +246,9 @@ def check_edition(value: int) -> str | None:
 
 PDF_VARIANTS = ("pdf/ua-1", "pdf/a-2b", "pdf/a-3b", "pdf/ua-2")
 PRINT_TARGETS = ("kdp",)
-STORE_TARGETS = ("kobo",)  # an EPUB variant each: kobo writes <name>.kepub.epub too (kobo.py)
+# The stores an EPUB is checked or made for: kindle checks it against KDP's requirements
+# (kindle.py), kobo writes <name>.kepub.epub too (kobo.py).
+STORE_TARGETS = ("kindle", "kobo")
 
 
 def parse_length(value: str) -> float | None:

@@ -24,6 +24,7 @@ from .glyphs import code_points, package_for, undrawable
 from .images import wrap_problems
 from .keptchapters import KeptChapters
 from .keptpages import print_key
+from .kindle import kindle_findings
 from .kobo import kobo_package
 from .loader import load
 from .manifest import LAST_YEAR
@@ -216,6 +217,8 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             started = time.perf_counter()
             cover = epub_cover(manuscript, front_cover_html, roots)
             package = render_epub(manuscript, fonts, iso(timestamp), cover)
+            if "kindle" in (*stores, *manuscript.book.epub.stores):  # what KDP would refuse or lose
+                result.warnings.extend(kindle_findings(package, display_path(out_dir / f"{slug}.epub")))
             epub_seconds = time.perf_counter() - started
             if pdf_job is None or not page_list:  # (else marked once the PDF is laid out)
                 kept_pages = keptpages.load(out_dir, slug, layout_key, document.page_units) \
