@@ -311,3 +311,24 @@ def test_ragged_text_has_its_edge_where_its_longest_lines_end() -> None:
 
     assert _right_edge([300.0] * 8 + [250.0, 260.0]) == 300.0  # justified: most lines end level
     assert _right_edge([250.0, 262.5, 271.0, 288.4, 290.2, 240.0]) == 290.2  # ragged
+
+
+def test_a_contents_title_that_wraps_after_and_is_no_page_number() -> None:
+    # "and" ends in a letter of the roman numerals: the first line of a wrapped title was taken
+    # for an entry numbered "d", off the right edge (the Souls of Black Folk in large print).
+    from bookbuild.proof import Char, Line, _check_contents
+
+    def line(text: str, right: float, baseline: float) -> Line:
+        width = right - 45
+        return Line(0, [Char(c, 45 + width * i / len(text), 45 + width * (i + 1) / len(text), baseline,
+                             14.7, "EBGaramond") for i, c in enumerate(text)])
+
+    found: list[str] = []
+    lines = [line("Contents", 270, 600), line("The Forethought . . . . . . . .  ix", 387, 560),
+             line("III: Of Mr. Booker T. Washington and", 304, 540),
+             line("Others . . . . . . . . . . . . .  65", 387, 525)]
+    _check_contents(lines, 6, lambda page, code, message, hint: found.append(code))
+    assert found == []
+    lines.append(line("IV: Of the Meaning of Progress . . .  95", 330, 505))
+    _check_contents(lines, 6, lambda page, code, message, hint: found.append(code))
+    assert found == ["contents-edge"]

@@ -28,7 +28,11 @@ from .printspec import LOOSE_SPACE_RATIO, MAX_HYPHEN_RUN, MIN_FRAGMENT
 WORD_GAP = 0.1  # of the font size: a gap wider than this between glyphs is a word space
 SHORT_LINE = 2 / 3  # of the measure: shorter, inside a justified paragraph, is a forced break
 EDGE_PT = 2.0  # a line this close to the right edge reaches it (is justified; a hyphen overhangs)
-OVERFULL_PT = 3.0  # past the edge by more than this is overfull (a glyph's overhang is less)
+# Past the edge by more than this is overfull: a glyph's overhang (J, f, a quotation mark) is
+# less, at most a quarter of an em, so the limit grows with large print's size.
+OVERFULL_PT = 3.0
+OVERHANG_EM = 0.25
+PT_PER_PX = 0.75  # pdfium gives font sizes in CSS px
 DROP_CAP_SIZE = 1.8  # a letter this many times the size of the lines beside it is a drop cap
 RAGGED_SHARE = 0.2  # fewer of the body's lines than this ending level: the text is set ragged
 # A paragraph's first-line indent (print.css: 1.2 em) is less than this many times the body's
@@ -360,11 +364,13 @@ def _check_glyphs(pages: list[list[Line]], main_face: str, warn: Warn) -> None:
 def _check_contents(lines: list[Line], page: int, warn: Warn) -> None:
     edges = []
     for line in lines[1:]:
-        tail = re.search(r"([0-9]+|[ivxlcdm]+)$", line.text)
-        if "." in line.text and "..." in line.text.replace(" ", "") and tail is None:
+        # (a word of its own: a title's first line that ends in "and" ends in no roman number)
+        tail = re.search(r"(?:^|\s)([0-9]+|[ivxlcdm]+)$", line.text)
+        leaders = "..." in line.text.replace(" ", "")
+        if leaders and tail is None:
             warn(page, "contents-number", f'the contents entry "{line.text.split(".")[0].strip()}" '
                  "has no page number", None)
-        elif tail is not None and "." in line.text:
+        elif tail is not None and leaders:
             edges.append(line.right)
     if edges and max(edges) - min(edges) > CONTENTS_EDGE_PT:
         warn(page, "contents-edge", f"the contents' page numbers end {max(edges) - min(edges):.1f} pt "
@@ -413,7 +419,7 @@ def _check_page(index: int, lines: list[Line], block: Block, normal_space: float
             if following is None and index % 2 == 0:
                 result.recto_foot_hyphens += 1
         past = max(line.right - block.right[index % 2], block.left[index % 2] - line.left)
-        if past > OVERFULL_PT:
+        if past > max(OVERFULL_PT, OVERHANG_EM * block.size * PT_PER_PX):
             say(line, "overfull", f'"{words[-1] if line.right > block.right[index % 2] else words[0]}" '
                 f"stands {past:.1f} pt outside the text block", "allow a break in it, or rephrase")
         if block.full(line) and following is not None and len(words) > 2:
