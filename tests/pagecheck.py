@@ -151,8 +151,10 @@ def _body_lines(page: list[str], heads: set[str], rows: set[str]) -> list[list[s
     if page and counted(page[0]).casefold() in heads:
         versions.append(page[1:])
     versions += [version[lines:] for version in versions if (lines := _leading_row(version, rows))]
-    return [[re.sub(r"\(page [0-9ivxlcdm]+\)", "", re.sub(r"^\s*((\d+|[ivxlc]+)\.|[–•-])\s", "", line))
-             for line in version] for version in versions]
+    # (each also as it is: a heading set in lower case may begin with what reads as a number,
+    # "l. of g.’s purport")
+    return [*([re.sub(r"\(page [0-9ivxlcdm]+\)", "", re.sub(r"^\s*((\d+|[ivxlc]+)\.|[–•-])\s", "", line))
+               for line in version] for version in versions), *versions]
 
 
 def _leading_row(page: list[str], rows: set[str]) -> int:

@@ -42,6 +42,28 @@ def test_builds_clean_and_passes_every_validator(corpus: dict[str, BookResult], 
     assert result.findings == {"epubcheck": [], "ace": [], "preflight": [], "pages": []}
 
 
+# Each design choice that changes the layout most, built on a real book ([design] added in a
+# copy): the validators, the EPUB's page markers against the PDF, the preflight and the proof
+# all clean, as the plain corpus is. (python tests/corpus.py --design builds all four.)
+DESIGNS = [('theme = "modern"', "souls"), ('theme = "plain"', "holmes"),
+           ('size = "large-print"', "engels")]
+
+
+@pytest.mark.parametrize(("design", "book"), DESIGNS)
+def test_a_design_builds_a_real_book_clean(design: str, book: str,
+                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    found = corpus_dir()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("no corpus beside the checkout (../shared/corpus) and no BOOKBUILD_CORPUS")
+        pytest.skip("no corpus")
+    [result] = run_corpus(found, tmp_path_factory.mktemp("designed") / "books", say=False,
+                          design=design, books=(book,))
+    assert result.exit_code == 0 and result.build_messages == [], result.build_messages
+    assert result.findings == {"epubcheck": [], "ace": [], "preflight": [], "pages": []}
+    assert result.proof_warnings == 0, result.proof
+
+
 def notes_of(epub: Epub) -> dict[str, list[str]]:
     """Each note's id -> the hrefs of its back-links, across every notes document."""
     notes: dict[str, list[str]] = {}

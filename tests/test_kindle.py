@@ -80,9 +80,9 @@ def test_the_manifest_can_name_kindle_among_its_stores(tmp_path: Path) -> None:
     assert len(kindle_lines(built.stderr)) == 5
 
 
-def test_forms_frames_and_scripts_are_named_once_a_document() -> None:
+def test_forms_frames_scripts_and_inline_black_text_are_named() -> None:
     page = (b'<html xmlns="http://www.w3.org/1999/xhtml"><body><form><input/><input/></form>'
-            b"<script>x()</script></body></html>")
+            b'<script>x()</script><p style="color: black; line-height: 1.2">Text.</p></body></html>')
     nav = b'<html xmlns="http://www.w3.org/1999/xhtml"><body><nav/></body></html>'
     package = SimpleNamespace(documents=(EpubDocument("text/one.xhtml", "one", "One", page),),
                               nav=EpubDocument("text/nav.xhtml", "nav", "Contents", nav))
@@ -92,6 +92,8 @@ def test_forms_frames_and_scripts_are_named_once_a_document() -> None:
         "(KPG 3.10.1)",
         "text/one.xhtml has a script (Kindle runs none) (<script>): Kindle supports no forms, frames or "
         "JavaScript (KPG 3.10.1)",
+        "text/one.xhtml: a <p>'s style forces black text: on a Kindle set to a black background it "
+        "cannot be read, and KDP may suppress the book (KPG)",
     ]
 
 

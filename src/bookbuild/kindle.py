@@ -128,7 +128,11 @@ def _rule(rule: object, sheet: str) -> Iterator[Finding]:
     if not isinstance(rule, ast.QualifiedRule):
         return
     selector = tinycss2.serialize(rule.prelude).strip()
-    for declaration in tinycss2.parse_declaration_list(rule.content, skip_comments=True,
+    yield from _declarations(rule.content, f'{sheet}: "{selector}"')
+
+
+def _declarations(content: object, where: str) -> Iterator[Finding]:
+    for declaration in tinycss2.parse_declaration_list(content, skip_comments=True,
                                                        skip_whitespace=True):
         if not isinstance(declaration, ast.Declaration):
             continue
@@ -137,10 +141,10 @@ def _rule(rule: object, sheet: str) -> Iterator[Finding]:
         if name == "line-height" and any(isinstance(t, (ast.NumberToken, ast.DimensionToken,
                                                         ast.PercentageToken)) and t.value < 0
                                          for t in values):
-            yield "css", f"{sheet}: \"{selector}\" sets a negative line-height, which Kindle does " \
+            yield "css", f"{where} sets a negative line-height, which Kindle does " \
                 "not support (KPG 3.10.8)", None
         if name == "color" and len(values) == 1 and _is_black(values[0]):
-            yield "css", f"{sheet}: \"{selector}\" forces black text: on a Kindle set to a black " \
+            yield "css", f"{where} forces black text: on a Kindle set to a black " \
                 "background it cannot be read, and KDP may suppress the book (KPG)", \
                 "leave the text's colour to the reader"
 
@@ -159,6 +163,8 @@ def _elements(package: EpubPackage) -> Iterator[Finding]:
             if not isinstance(element.tag, str):
                 continue
             local = etree.QName(element).localname
+            if element.get("style"):  # (raw HTML in the Markdown may carry a style attribute)
+                yield from _declarations(element.get("style"), f"{document.file_name}: a <{local}>'s style")
             if local in UNSUPPORTED_ELEMENTS and local not in seen:
                 seen.add(local)
                 yield "html", f"{document.file_name} has {UNSUPPORTED_ELEMENTS[local]} (<{local}>): " \
