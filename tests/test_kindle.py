@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from conftest import BOOKS, SAMPLE, build_book, run_bookbuild
 from fontTools.ttLib import TTFont
 from PIL import Image
@@ -113,3 +115,27 @@ def test_check_for_kindle_without_calibre_is_never_a_pass(tmp_path: Path) -> Non
     assert "  calibre    not installed — install it: apt-get install calibre (or calibre-ebook.com); " \
            "its ebook-convert converts to AZW3" in lines
     assert "  epubcheck  0 errors, 0 warnings" in lines
+
+
+def test_calibre_s_report_is_read_from_its_last_line() -> None:
+    stdout = 'Parsing…\n[[2, "Referenced file \'EPUB/images/x.png\' not found"], [3, "CSS: bad"]]\n'
+    assert kindle._reported(stdout) == [(2, "Referenced file 'EPUB/images/x.png' not found"),
+                                        (3, "CSS: bad")]
+    assert kindle._reported("Traceback …\nValueError: no\n") is None
+    assert kindle._reported("") is None
+
+
+@pytest.mark.skipif(shutil.which("calibre-debug") is None, reason="Calibre is not installed here")
+def test_calibre_converts_the_sample_clean_and_names_a_missing_file(tmp_path: Path) -> None:
+    built = build_book(SAMPLE, tmp_path / "out", "--format", "epub")
+    assert kindle.convert_to_azw3(built.epub, "sample.epub").diagnostics == []
+    broken = tmp_path / "broken.epub"
+    with zipfile.ZipFile(built.epub) as source, zipfile.ZipFile(broken, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "EPUB/text/introduction.xhtml":
+                data = data.replace(b"</section>", b'<p><img src="../images/gone.png" alt=""/></p></section>')
+            target.writestr(info, data)
+    found = kindle.convert_to_azw3(broken, "broken.epub").diagnostics
+    assert [str(d) for d in found] == [
+        "broken.epub: warning[kindle-convert]: Calibre: Referenced file 'EPUB/images/gone.png' not found"]

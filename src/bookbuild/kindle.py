@@ -10,7 +10,8 @@ a pass.
 from __future__ import annotations
 
 import io
-import re
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -172,42 +173,46 @@ def _elements(package: EpubPackage) -> Iterator[Finding]:
 
 
 def convert_to_azw3(epub: Path, shown: str) -> ToolResult:
-    """Calibre's conversion to AZW3, as a stand-in for KDP's own: its warnings and errors."""
+    """Calibre's conversion to AZW3, the closest stand-in for KDP's own that runs here: what it
+    warned of, and a conversion that failed. Run in Calibre's own Python (calibre_convert.py),
+    which tells its warnings from its progress."""
     result = ToolResult("calibre")
-    convert = shutil.which("ebook-convert")
-    if convert is None:
+    calibre = shutil.which("calibre-debug")
+    if calibre is None or shutil.which("ebook-convert") is None:
         result.missing = CALIBRE_INSTALL
         return result
     with tempfile.TemporaryDirectory(prefix="bookbuild-kindle-") as scratch:
         target = Path(scratch) / f"{epub.stem}.azw3"
         try:
-            run = subprocess.run([convert, str(epub), str(target)], capture_output=True, text=True,
-                                 timeout=CONVERT_TIMEOUT_S, check=False,
-                                 env={"PATH": "/usr/bin:/bin", "HOME": scratch, "LANG": "C.UTF-8",
-                                      "CALIBRE_CONFIG_DIRECTORY": scratch})
+            run = subprocess.run([calibre, str(CONVERT_SCRIPT), str(epub), str(target)],
+                                 capture_output=True, text=True, timeout=CONVERT_TIMEOUT_S, check=False,
+                                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
+                                      "LANG": "C.UTF-8", "CALIBRE_CONFIG_DIRECTORY": scratch})
         except subprocess.TimeoutExpired:
-            result.diagnostics.append(Diagnostic(shown, None, None, "error", "kindle-convert",
-                                                 f"Calibre did not convert the EPUB within "
-                                                 f"{CONVERT_TIMEOUT_S} s"))
-            return result
-        output = run.stdout + run.stderr
-        for line in _warning_lines(output):
+            run = None
+        found = _reported(run.stdout) if run is not None else None
+        for level, message in found or []:
             result.diagnostics.append(Diagnostic(shown, None, None, "warning", "kindle-convert",
-                                                 f"Calibre: {line}"))
-        if run.returncode != 0 or not target.is_file():
-            last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
+                                                 f"Calibre{' (an error it went on from)' * (level > 2)}: "
+                                                 f"{message}"))
+        if run is None or run.returncode != 0 or found is None or not target.is_file():
+            why = f"it did not finish within {CONVERT_TIMEOUT_S} s" if run is None else next(
+                (line for line in reversed(run.stderr.splitlines()) if line.strip()), "no output")
             result.diagnostics.append(Diagnostic(shown, None, None, "error", "kindle-convert",
-                                                 f"Calibre could not convert the EPUB to AZW3: {last}"))
+                                                 f"Calibre could not convert the EPUB to AZW3: {why}"))
     return result
 
 
-_WARNING = re.compile(r"^\s*(?:WARNING|Warning|warning)\s*:?\s*(?P<text>.+)$")
+CONVERT_SCRIPT = Path(__file__).with_name("calibre_convert.py")
 
 
-def _warning_lines(output: str) -> list[str]:
-    lines = []
-    for line in output.splitlines():
-        match = _WARNING.match(line)
-        if match and match.group("text").strip() not in lines:
-            lines.append(match.group("text").strip())
-    return lines
+def _reported(stdout: str) -> list[tuple[int, str]] | None:
+    """The conversion's warnings (calibre_convert.py's last line); None when it printed none."""
+    lines = stdout.strip().splitlines()
+    try:
+        found = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    if not isinstance(found, list):
+        return None
+    return [(int(level), str(message)) for level, message in found]
