@@ -306,11 +306,17 @@ def test_a_drop_cap_joins_the_first_line_of_its_paragraph() -> None:
     assert read[0].baseline == 352.3 and read[0].left == 57.2
 
 
-def test_ragged_text_has_its_edge_where_its_longest_lines_end() -> None:
-    from bookbuild.proof import _right_edge
+def test_ragged_text_has_its_edge_where_nearly_all_its_lines_end() -> None:
+    # Large print is set ragged right: few lines end level, and the edge is where all lines but
+    # the longest few end, so that a line that overruns it is still found overfull.
+    from bookbuild.proof import _ragged, _right_edge
 
-    assert _right_edge([300.0] * 8 + [250.0, 260.0]) == 300.0  # justified: most lines end level
-    assert _right_edge([250.0, 262.5, 271.0, 288.4, 290.2, 240.0]) == 290.2  # ragged
+    justified = [300.0] * 8 + [250.0, 260.0]
+    assert not _ragged(justified) and _right_edge(justified, ragged=False) == 300.0
+    ragged = [250.0 + (i * 7.3) % 50 for i in range(200)] + [340.0]  # one line 40 pt past
+    assert _ragged(ragged)
+    edge = _right_edge(ragged, ragged=True)
+    assert 297 <= edge <= 300 and 340.0 - edge > 3
 
 
 def test_a_contents_title_that_wraps_after_and_is_no_page_number() -> None:

@@ -35,6 +35,8 @@ OVERHANG_EM = 0.25
 PT_PER_PX = 0.75  # pdfium gives font sizes in CSS px
 DROP_CAP_SIZE = 1.8  # a letter this many times the size of the lines beside it is a drop cap
 RAGGED_SHARE = 0.2  # fewer of the body's lines than this ending level: the text is set ragged
+RAGGED_EDGE = 0.98  # set ragged, the edge is where this share of the lines end before
+RAGGED_FULL = 0.75  # set ragged, a line this much of the measure long runs on (is no paragraph's end)
 # A paragraph's first-line indent (print.css: 1.2 em) is less than this many times the body's
 # font size as the PDF gives it (pdfium reports it in CSS px: 14.7 for 11 pt, against positions
 # in pt); a line set in further is the turnover of a verse line too long for the measure
@@ -122,13 +124,18 @@ class Block:
     top: float
     bottom: float
     leading: float  # baseline to baseline of the body text
+    ragged: bool = False  # set ragged right (large print): few lines end level
 
     def measure(self, page: int) -> float:
         return self.right[page % 2] - self.left[page % 2]
 
     def full(self, line: Line) -> bool:
-        """A justified line: it reaches the right edge."""
-        return abs(line.right - self.right[line.page % 2]) <= EDGE_PT
+        """A justified line: it reaches the right edge. Set ragged, a line that runs most of the
+        measure: a paragraph's last line is most often shorter."""
+        right = self.right[line.page % 2]
+        if self.ragged:
+            return line.right >= right - (1 - RAGGED_FULL) * self.measure(line.page)
+        return abs(line.right - right) <= EDGE_PT
 
 
 @dataclass
@@ -294,10 +301,11 @@ def _block(pages: list[list[Line]]) -> Block | None:
     if not body:
         return None
     left, right = {}, {}
+    ragged = _ragged([line.right for line in body])
     for parity in (0, 1):
         lines = [line for line in body if line.page % 2 == parity] or body
         left[parity] = Counter(round(line.left, 1) for line in lines).most_common(1)[0][0]
-        right[parity] = _right_edge([line.right for line in lines])
+        right[parity] = _right_edge([line.right for line in lines], ragged)
     baselines = sorted(line.baseline for line in body)
     top = baselines[-1] + size
     bottom = baselines[0] - size
@@ -307,16 +315,22 @@ def _block(pages: list[list[Line]]) -> Block | None:
             if abs(upper.size - size) < 0.2 and abs(lower.size - size) < 0.2:
                 steps[round(upper.baseline - lower.baseline, 1)] += 1
     leading = steps.most_common(1)[0][0] if steps else size * 1.3
-    return Block(size, left, right, top, bottom, leading)
+    return Block(size, left, right, top, bottom, leading, ragged)
 
 
-def _right_edge(rights: list[float]) -> float:
-    """Where justified lines end; in text set ragged (large print) few lines end level, and the
-    edge is where the longest of them end."""
-    edge, count = Counter(round(right, 1) for right in rights).most_common(1)[0]
-    if count >= RAGGED_SHARE * len(rights):
-        return edge
-    return round(max(rights), 1)
+def _ragged(rights: list[float]) -> bool:
+    """Few of the body's lines end level: the text is set ragged right (large print)."""
+    _edge, count = Counter(round(right, 1) for right in rights).most_common(1)[0]
+    return count < RAGGED_SHARE * len(rights)
+
+
+def _right_edge(rights: list[float], ragged: bool) -> float:
+    """Where justified lines end; set ragged, where nearly all lines end before: the longest
+    but a few (an overfull line is not the edge it overruns)."""
+    if not ragged:
+        return Counter(round(right, 1) for right in rights).most_common(1)[0][0]
+    ordered = sorted(rights)
+    return round(ordered[int(RAGGED_EDGE * (len(ordered) - 1))], 1)
 
 
 def _in_block(line: Line, block: Block) -> bool:
@@ -422,14 +436,15 @@ def _check_page(index: int, lines: list[Line], block: Block, normal_space: float
         if past > max(OVERFULL_PT, OVERHANG_EM * block.size * PT_PER_PX):
             say(line, "overfull", f'"{words[-1] if line.right > block.right[index % 2] else words[0]}" '
                 f"stands {past:.1f} pt outside the text block", "allow a break in it, or rephrase")
-        if block.full(line) and following is not None and len(words) > 2:
+        if not block.ragged and block.full(line) and following is not None and len(words) > 2:
             gaps = line.word_gaps()
             loose = gaps and statistics.median(gaps) / line.size > LOOSE_SPACE_RATIO * normal_space
             if loose and _even(gaps):
                 say(line, "loose", f'the word spaces of "{_quote(line)}" are '
                     f"{statistics.median(gaps) / line.size / normal_space:.1f} times the normal space",
                     "let a dash or a long word break, or rephrase")
-        if previous is not None and following is not None and block.full(previous) and block.full(following) \
+        if not block.ragged and previous is not None and following is not None \
+                and block.full(previous) and block.full(following) \
                 and abs(line.left - block.left[index % 2]) < EDGE_PT \
                 and abs(following.left - block.left[index % 2]) < EDGE_PT \
                 and line.right - line.left < SHORT_LINE * block.measure(index) \
