@@ -139,3 +139,16 @@ def test_calibre_converts_the_sample_clean_and_names_a_missing_file(tmp_path: Pa
     found = kindle.convert_to_azw3(broken, "broken.epub").diagnostics
     assert [str(d) for d in found] == [
         "broken.epub: warning[kindle-convert]: Calibre: Referenced file 'EPUB/images/gone.png' not found"]
+
+
+def test_the_contents_depth_hint_is_the_toc_depth_that_nests_two_levels() -> None:
+    from bookbuild.model import TocEntry
+
+    section = TocEntry("A section", "text/one.xhtml#s", (TocEntry("A subsection", "text/one.xhtml#t"),))
+    chapters = (TocEntry("One", "text/one.xhtml", (section,)), TocEntry("Two", "text/two.xhtml"))
+    [(code, message, hint)] = kindle._nav_depth(chapters, toc_depth=3)
+    assert code == "nav-depth"
+    assert message == ('the contents nest 3 levels deep: Kindle devices and apps show 2 (KPG 5.2), so '
+                       '"A subsection" would not show')
+    assert hint == "set [epub] toc_depth to 2 for the Kindle edition"
+    assert list(kindle._nav_depth(chapters[1:], toc_depth=3)) == []

@@ -50,9 +50,10 @@ CONVERT_TIMEOUT_S = 600
 CALIBRE_INSTALL = "apt-get install calibre (or calibre-ebook.com); its ebook-convert converts to AZW3"
 
 
-def kindle_findings(package: EpubPackage, shown: str) -> list[Diagnostic]:
-    """What KDP's Kindle conversion would refuse or lose in `package` (shown as `shown`)."""
-    found = [*_cover(package), *_nav_depth(package.toc), *_fonts(package), *_stylesheets(package),
+def kindle_findings(package: EpubPackage, shown: str, toc_depth: int) -> list[Diagnostic]:
+    """What KDP's Kindle conversion would refuse or lose in `package` (shown as `shown`), made
+    with the manifest's `toc_depth`."""
+    found = [*_cover(package), *_nav_depth(package.toc, toc_depth), *_fonts(package), *_stylesheets(package),
              *_elements(package)]
     return [Diagnostic(shown, None, None, "warning", f"kindle-{code}", message, hint)
             for code, message, hint in found]
@@ -82,14 +83,15 @@ def _cover(package: EpubPackage) -> Iterator[Finding]:
             "with bars or cropped", None
 
 
-def _nav_depth(entries: tuple[TocEntry, ...], level: int = 1) -> Iterator[Finding]:
-    deep = [child for entry in entries for child in _below(entry, level, NAV_LEVELS)]
+def _nav_depth(entries: tuple[TocEntry, ...], toc_depth: int) -> Iterator[Finding]:
+    deep = [child for entry in entries for child in _below(entry, 1, NAV_LEVELS)]
     if deep:
-        yield "nav-depth", f"the contents nest {NAV_LEVELS + 1} levels deep: Kindle devices and apps " \
-            f"show {NAV_LEVELS} (KPG 5.2), so \"{deep[0].title}\"" \
+        depth = _depth(entries)
+        fits = toc_depth - (depth - NAV_LEVELS)  # the manifest's toc_depth that nests two levels
+        yield "nav-depth", f"the contents nest {depth} levels deep: Kindle devices and apps show " \
+            f"{NAV_LEVELS} (KPG 5.2), so \"{deep[0].title}\"" \
             + (f" and {len(deep) - 1} more entries" if len(deep) > 1 else "") + " would not show", \
-            f"set [epub] toc_depth to {NAV_LEVELS - 1 if _has_parts(entries) else NAV_LEVELS} " \
-            "for the Kindle edition"
+            f"set [epub] toc_depth to {fits} for the Kindle edition" if fits >= 1 else None
 
 
 def _below(entry: TocEntry, level: int, limit: int) -> Iterator[TocEntry]:
@@ -100,8 +102,8 @@ def _below(entry: TocEntry, level: int, limit: int) -> Iterator[TocEntry]:
             yield from _below(child, level + 1, limit)
 
 
-def _has_parts(entries: tuple[TocEntry, ...]) -> bool:
-    return any(entry.children and any(child.children for child in entry.children) for entry in entries)
+def _depth(entries: tuple[TocEntry, ...]) -> int:
+    return max((1 + _depth(entry.children) for entry in entries), default=0)
 
 
 def _fonts(package: EpubPackage) -> Iterator[Finding]:

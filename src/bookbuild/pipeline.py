@@ -50,7 +50,7 @@ from .render import (
     render_epub,
     render_print,
 )
-from .resources import TYPEFACES, book_fonts, styles_dir
+from .resources import TYPEFACES, book_fonts, install_hint, styles_dir
 from .state import BuildState
 from .workers import Job, available_cpus
 from .writers.atomic import Staging
@@ -114,7 +114,7 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
         report.warning(styles_dir() / "print.css", "font-missing",
                        f"the book's typeface, {fonts.family}, is not installed: the PDF would be set "
                        "in a fallback serif and the EPUB would embed no font",
-                       hint=f"install it (Debian: apt-get install {TYPEFACES[fonts.family].package})")
+                       hint=install_hint(TYPEFACES[fonts.family].package))
     else:
         for style, weight, used in faces_used(manuscript):
             if used and not any(f.style == style and f.weight == weight for f in fonts.faces):
@@ -122,6 +122,12 @@ def prepare(book_dir: Path, *, strict: bool = False, pdf_overrides: dict[str, An
                                f"the book uses {style} {weight} text, and {fonts.family} has no such face "
                                "on this machine: it would be imitated from another face",
                                hint="install the face, or avoid that emphasis")
+        if manuscript.book.epub.embed_fonts and fonts.license_text is None:
+            report.warning(styles_dir() / "epub.css", "font-licence",
+                           f"the licence of {fonts.family} is not on this machine "
+                           f"({TYPEFACES[fonts.family].licence_file}): the EPUB embeds the face without it",
+                           hint=f"{install_hint(TYPEFACES[fonts.family].package)} (its package ships "
+                           "the licence), or set embed_fonts = false in [epub]")
     _check_glyphs(manuscript, report)
     # The narrower of the two fronts: the EPUB's cover image and the print wrap's front panel.
     panel = min(COVER_PAGE_INCHES[0], manuscript.book.pdf.width_pt / 72)
@@ -218,7 +224,8 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             cover = epub_cover(manuscript, front_cover_html, roots)
             package = render_epub(manuscript, fonts, iso(timestamp), cover)
             if "kindle" in (*stores, *manuscript.book.epub.stores):  # what KDP would refuse or lose
-                result.warnings.extend(kindle_findings(package, display_path(out_dir / f"{slug}.epub")))
+                result.warnings.extend(kindle_findings(package, display_path(out_dir / f"{slug}.epub"),
+                                                       manuscript.book.epub.toc_depth))
             epub_seconds = time.perf_counter() - started
             if pdf_job is None or not page_list:  # (else marked once the PDF is laid out)
                 kept_pages = keptpages.load(out_dir, slug, layout_key, document.page_units) \
