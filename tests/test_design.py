@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+import tinycss2
 from conftest import BOOKS, NS, Built, ace_violations, build_book, epubcheck, run_ace, run_bookbuild, text_of
 from lxml import etree
 from pdfread import Pdf
@@ -108,7 +109,7 @@ def body_block(pdf: Path) -> Block:
 
 def test_the_pdf_is_set_in_the_chosen_face_size_and_leading(typeface: Built) -> None:
     pdf = Pdf(typeface.pdf)
-    assert pdf.fonts() and all("Libertine" in name for name in pdf.fonts()), pdf.fonts()
+    assert pdf.fonts() and all("Gentium" in name for name in pdf.fonts()), pdf.fonts()
     assert pdf.fonts_not_embedded() == []
     block = body_block(typeface.pdf)
     assert block.size == pytest.approx(12 * 4 / 3, abs=0.05)  # 12 pt, read in CSS px
@@ -128,17 +129,28 @@ def test_the_epub_embeds_the_face_with_its_licence_and_names_it_last(typeface: B
         css = epub.read("EPUB/styles/book.css").decode()
         package = etree.fromstring(epub.read("EPUB/content.opf"))
     fonts = sorted(name for name in names if name.startswith("EPUB/fonts/"))
-    assert "EPUB/fonts/LinLibertine_R.otf" in fonts and "EPUB/fonts/LICENSE-LinuxLibertineO.txt" in fonts
+    assert {"EPUB/fonts/GentiumPlus-Regular.ttf", "EPUB/fonts/GentiumPlus-Italic.ttf",
+            "EPUB/fonts/LICENSE-GentiumPlus.txt"} <= set(fonts)
     assert not any("Garamond" in name for name in fonts)
     types = {item.get("href"): item.get("media-type") for item in package.iter("{*}item")}
+    assert types["fonts/GentiumPlus-Regular.ttf"] == "font/ttf"
+    # The hedera Gentium lacks (epub.css's scene break) comes from the declared fallback, subset.
     assert types["fonts/LinLibertine_R.otf"] == "font/otf"
     # The theme's rules after epub.css, then the face: sizes in em, nothing the reader's own
     # settings would have to fight.
     assert css.index("text-transform: uppercase") > css.index("section.endnotes")
-    assert css.rstrip().endswith('html { font-family: "Linux Libertine O", Georgia, serif; }')
+    assert css.rstrip().endswith('html { font-family: "Gentium Plus", "Linux Libertine O", Georgia, serif; }')
     assert "var(" not in css and "pt;" not in css and "12pt" not in css
+    # The reading text's size and line height are the reader's.
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type != "qualified-rule":
+            continue
+        selectors = {part.strip() for part in tinycss2.serialize(rule.prelude).split(",")}
+        declared = {d.lower_name for d in tinycss2.parse_declaration_list(rule.content, True, True)
+                    if d.type == "declaration"}
+        assert not (selectors & {"html", "body", "p"} and declared & {"line-height", "font-size"}), selectors
     copyright_page = etree.fromstring(zipfile.ZipFile(typeface.epub).read("EPUB/text/titlepage.xhtml"))
-    assert "Set in Linux Libertine O." in text_of(copyright_page)
+    assert "Set in Gentium Plus." in text_of(copyright_page)
 
 
 def test_the_typeface_epub_passes_epubcheck_and_ace(typeface: Built, tmp_path: Path) -> None:
@@ -154,7 +166,7 @@ def test_a_typeface_not_installed_is_one_line_naming_its_package(tmp_path: Path)
     book = tmp_path / "book"
     shutil.copytree(BOOKS / "typeface", book)
     manifest = book / "book.toml"
-    manifest.write_text(manifest.read_text().replace('"Linux Libertine O"', '"Noto Serif"'))
+    manifest.write_text(manifest.read_text().replace('"Gentium Plus"', '"Noto Serif"'))
     result = run_bookbuild("build", book, "--out", tmp_path / "out")
     assert result.returncode == 2
     assert result.stderr == (f"{book}/book.toml:27: error[typeface-missing]: the typeface Noto Serif is "
@@ -174,11 +186,13 @@ def test_large_print_is_16_points_ragged_unhyphenated_with_a_wider_gutter(large_
     block = body_block(large_print.pdf)
     assert block.size == pytest.approx(16 * 4 / 3, abs=0.05)
     assert block.leading == pytest.approx(16 * 1.5, abs=0.05)
-    # Inside margin: KDP's gutter for under 150 pages, bookbuild's comfort, large print's more.
-    inside = (0.375 + 0.25 + 0.125) * 72
+    # Inside margin: KDP's gutter for under 150 pages, bookbuild's comfort, large print's more;
+    # outside: bookbuild's, and large print's more.
+    inside, outside = (0.375 + 0.25 + 0.25) * 72, (0.625 + 0.125) * 72
     assert block.left[0] == pytest.approx(inside, abs=0.2)  # a recto: the gutter on the left
+    assert block.left[1] == pytest.approx(outside, abs=0.2)  # a verso: the outside on the left
     width = float(Pdf(large_print.pdf).pages[0].mediabox.width)
-    assert block.right[1] <= width - inside + 0.2  # a verso: on the right
+    assert block.right[1] <= width - inside + 0.2 and block.right[0] <= width - outside + 0.2
     lines = [line for _page, line in _body_lines(large_print.pdf)]
     assert not any(line.text.endswith("\u2010") for line in lines)  # no word broken by the layout
     assert len({round(line.right) for line in lines}) > len(lines) / 3  # ragged: lines end with their words

@@ -16,7 +16,7 @@ from .manifest import Manifest, read_manifest, slugify
 from .model import PART_MEMBERS, SECTION_KINDS, Book, Section, opening_asked, print_opening
 from .pagemap import is_page_id
 from .printspec import POINTS_PER_INCH, front_panel
-from .resources import OFL_TYPEFACES, TYPEFACES, book_fonts
+from .resources import OFL_TYPEFACES, TYPEFACES, book_fonts, install_hint
 from .stylesheets import check_stylesheet
 
 # Characters XML cannot carry (an EPUB is XML), raw or written as a character reference.
@@ -103,7 +103,7 @@ def _check_typeface(manifest: Manifest, report: Report) -> None:
     if not book_fonts(typeface.name).found:
         report.error(manifest.path, "typeface-missing", f"the typeface {typeface.name} is not installed "
                      "on this machine", line=line,
-                     hint=f"install it: apt-get install {typeface.package} on Debian; or choose another")
+                     hint=f"{install_hint(typeface.package)}; or choose another")
     elif typeface.licence != "OFL" and manifest.epub.embed_fonts:
         report.error(manifest.path, "typeface-licence", f"{typeface.name} is under the {typeface.licence}, "
                      "and the EPUB embeds only faces under the SIL Open Font License", line=line,

@@ -181,6 +181,18 @@ class PdfOptions:
     pad_to_minimum: bool = False  # blank pages at the end up to the target's fewest pages
 
 
+# print.css is drawn for 11 pt text on lines 15.18 pt apart; a design scales it (DesignOptions).
+BASE_SIZE_PT, BASE_LINE_PT = 11.0, 15.18
+# [design] size: the text sizes a book may ask for, and the large-print preset.
+TEXT_SIZES_PT = (9.0, 20.0)
+LARGE_PRINT_PT = 16.0
+LARGE_PRINT_LEADING = 1.5
+LEADINGS = (1.2, 2.0)
+DEFAULT_THEME = "classic"  # print.css and epub.css alone
+DEFAULT_TYPEFACE = "EB Garamond"  # resources.TYPEFACES
+THEMES = (DEFAULT_THEME, "modern", "plain")
+
+
 @dataclass(frozen=True)
 class DesignOptions:
     """The book's design choices ([design] in the manifest)."""
@@ -189,10 +201,10 @@ class DesignOptions:
     numbering: str = "arabic"  # how the label writes the number: arabic, roman, words
     label_in_contents: bool = False  # the contents, the nav and the outline show the label too
     first_line: str = "none"  # a chapter's first line: none, small-caps, drop-cap
-    typeface: str = "EB Garamond"  # resources.TYPEFACES
+    typeface: str = DEFAULT_TYPEFACE
     size: float = 11.0  # the print text size, in points (the EPUB's is the reader's)
     leading: float = 1.38  # the print line height, as a multiple of the size
-    theme: str = "classic"  # DEFAULT_THEME; THEMES: headings, ornaments and the title page together
+    theme: str = DEFAULT_THEME  # THEMES: headings, ornaments and the title page together
 
     @property
     def scale(self) -> float:
@@ -206,20 +218,11 @@ class DesignOptions:
 
     @property
     def large_print(self) -> bool:
-        """16 pt or more is set as large-print guidelines ask: ragged right, no hyphenation, a
-        wider gutter (print.css, printspec.geometry)."""
+        """16 pt or more is set as large-print guidelines ask: ragged right, no hyphenation,
+        wider margins (large-print.css, printspec.geometry)."""
         return self.size >= LARGE_PRINT_PT
 
 
-# print.css is drawn for 11 pt text on lines 15.18 pt apart; a design scales it (DesignOptions).
-BASE_SIZE_PT, BASE_LINE_PT = 11.0, 15.18
-# [design] size: the text sizes a book may ask for, and the large-print preset.
-TEXT_SIZES_PT = (9.0, 20.0)
-LARGE_PRINT_PT = 16.0
-LARGE_PRINT_LEADING = 1.5
-LEADINGS = (1.2, 2.0)
-DEFAULT_THEME = "classic"  # print.css and epub.css alone
-THEMES = (DEFAULT_THEME, "modern", "plain")
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,11 @@ SPINE_TEXT_CLEARANCE_IN = 0.0625  # KDP: spine text this far at least from each 
 
 # What bookbuild adds to each floor: a trade book's margins, not the legal minimum.
 GUTTER_COMFORT = 0.25
-# A large-print book is thicker and its lines longer in ems: a wider gutter keeps the words by the
-# spine readable without forcing the book flat.
-LARGE_PRINT_GUTTER = 0.125
+# A large-print book is thicker and held further open: wider margins, the gutter most, keep the
+# words by the spine readable without forcing the book flat and leave room for the thumbs
+# (large-print guides for print on demand ask 0.85-1 in inside, 0.65-0.8 in outside).
+LARGE_PRINT_GUTTER = 0.25
+LARGE_PRINT_OUTSIDE = 0.125
 OUTSIDE, TOP, BOTTOM = 0.625, 0.75, 0.8
 
 # Roughly how many words a page of 11-point text holds on each trim; only for predicting the
@@ -89,7 +91,7 @@ def geometry(width_pt: float, height_pt: float, band: int, bleed: float = 0.0,
         width=width_pt,
         height=height_pt,
         inside=GUTTER_BANDS[band][1] + GUTTER_COMFORT + (LARGE_PRINT_GUTTER if large_print else 0.0),
-        outside=max(OUTSIDE, floor),
+        outside=max(OUTSIDE, floor) + (LARGE_PRINT_OUTSIDE if large_print else 0.0),
         top=max(TOP, floor),
         bottom=max(BOTTOM, floor),
         bleed=bleed,

@@ -681,7 +681,9 @@ def _epub_resources(ms: Manuscript, fonts: FontSet,
                             for p in _book_style_files(ms.book) if p.suffix.lower() == ".css"]
         shown = "".join(d.content.decode("utf-8") for d in documents) \
             + "".join(content_strings(sheet) for sheet in sheets)
-        text = "".join(sorted(set(shown)))
+        # (both cases of every letter: a stylesheet may set a heading in capitals, and only the
+        # lower-case É of "été" is in the text)
+        text = "".join(sorted(set(shown) | set(shown.upper()) | set(shown.lower())))
         urls = []
         for face in fonts.faces:
             name = f"fonts/{face.file_name}"

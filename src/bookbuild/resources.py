@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .model import DEFAULT_THEME, DesignOptions
+from .model import DEFAULT_THEME, DEFAULT_TYPEFACE, DesignOptions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 
-BOOK_TYPEFACE = "EB Garamond"
+BOOK_TYPEFACE = DEFAULT_TYPEFACE
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Typeface:
     package: str
     licence: str  # "OFL" (the EPUB may embed it) or the name of another licence
     licence_file: Path
+
+
+def install_hint(package: str) -> str:
+    return f"install it: apt-get install {package} on Debian"
 
 
 def _debian(package: str) -> Path:
@@ -40,6 +44,7 @@ TYPEFACES: dict[str, Typeface] = {face.name: face for face in (
     Typeface("TeX Gyre Pagella", "fonts-texgyre", "GUST Font License", _debian("fonts-texgyre")),
     Typeface("TeX Gyre Termes", "fonts-texgyre", "GUST Font License", _debian("fonts-texgyre")),
 )}
+NORMAL_WIDTH = "100"  # fontconfig's width of a face neither condensed nor expanded
 OFL_TYPEFACES = tuple(face.name for face in TYPEFACES.values() if face.licence == "OFL")
 # The faces the stylesheets use, as (style, weight), and fontconfig's slant and weight for each.
 FACE_STYLES = {
@@ -145,12 +150,14 @@ def _font_files(family: str) -> list[_FontFile]:
     too; without it there is nothing to find)."""
     if not shutil.which("fc-list"):
         return []
-    result = subprocess.run(["fc-list", "--format", "%{file}|%{slant}|%{weight}|%{style[0]}\\n", family],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(["fc-list", "--format", "%{file}|%{slant}|%{weight}|%{width}|%{style[0]}\\n",
+                             family], capture_output=True, text=True, check=False)
     files = []
     for line in result.stdout.splitlines():
-        path, slant, weight, style = [*line.split("|"), "", "", ""][:4]
-        if Path(path).suffix.lower() in (".otf", ".ttf") and slant.isdigit() and weight.isdigit():
+        path, slant, weight, width, style = [*line.split("|"), "", "", "", ""][:5]
+        # (normal width only: Noto Serif's package has condensed faces of the same family)
+        if Path(path).suffix.lower() in (".otf", ".ttf") and slant.isdigit() and weight.isdigit() \
+                and width == NORMAL_WIDTH:
             files.append(_FontFile(Path(path), int(slant), int(weight), style))
     return files
 
