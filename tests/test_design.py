@@ -213,3 +213,27 @@ def _body_lines(pdf: Path) -> list[tuple[int, Line]]:
 def test_large_print_passes_the_preflight_and_the_proof(large_print: Built) -> None:
     result = run_bookbuild("preflight", large_print.pdf)
     assert result.returncode == 0 and "warning[" not in result.stdout, result.stdout
+
+
+def test_a_title_too_long_for_its_running_head_is_cut_there(large_print: Built) -> None:
+    pdf = Pdf(large_print.pdf)
+    opening = next(i for i, text in enumerate(pdf.texts) if text.startswith("The Middle: A Long Account"))
+    recto = next(i for i in range(opening + 1, len(pdf.texts)) if pdf.labels[i].isdigit()
+                 and int(pdf.labels[i]) % 2)
+    # The head (drawn after the text): what comes before the colon.
+    assert "The Middle" in pdf.texts[recto] and "Long Account" not in pdf.texts[recto]
+    assert any(t.startswith("The Middle: A Long Account") for t in pdf.outline_titles())  # whole there
+
+
+def test_running_heads_fit_their_line() -> None:
+    from bookbuild.model import DesignOptions
+    from bookbuild.printspec import running_head_chars
+    from bookbuild.render import running_head
+
+    title = "The 1991 Berlin Conference of Workers against Imperialist War and Colonialism"
+    assert running_head(title, 80) == title
+    assert running_head(title, 40) == "The 1991 Berlin Conference of Workers\u2026"
+    assert running_head("After 1991: The defense of historical truth", 30) == "After 1991"
+    regular = running_head_chars(432, 100, DesignOptions())
+    assert regular > running_head_chars(432, 100, DesignOptions(theme="modern"))  # wider capitals
+    assert regular > running_head_chars(432, 700, DesignOptions())  # a thicker book's gutter

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .model import DesignOptions
+
 POINTS_PER_INCH = 72.0
 
 # Trim sizes print-on-demand services offer, in points.
@@ -58,6 +60,23 @@ OUTSIDE, TOP, BOTTOM = 0.625, 0.75, 0.8
 # Roughly how many words a page of 11-point text holds on each trim; only for predicting the
 # gutter band before the first layout (the layout itself is the truth).
 WORDS_PER_SQUARE_INCH = 10.0
+
+
+# A running head's letters, in ems per character with their spacing (print.css's 9 pt spaced
+# small capitals, the modern theme's 7.5 pt spaced capitals, the plain theme's 9 pt italic), on
+# EB Garamond's widths with room for a wider face: a head is cut to what fits on its line.
+RUNNING_HEAD_PT = {"classic": 9.0, "modern": 7.5, "plain": 9.0}
+RUNNING_HEAD_EM_PER_CHAR = {"classic": 0.58, "modern": 0.9, "plain": 0.5}
+LARGE_PRINT_HEAD_PT = 9.0  # large-print.css: a regular edition's
+
+
+def running_head_chars(width_pt: float, pages: int, design: DesignOptions) -> int:
+    """How many characters a running head holds on a page `width_pt` wide, in the gutter band
+    of `pages` pages."""
+    page = geometry(width_pt, 0.0, band_index(pages), 0.0, design.large_print)
+    measure = width_pt - (page.inside + page.outside) * POINTS_PER_INCH
+    size = LARGE_PRINT_HEAD_PT if design.large_print else RUNNING_HEAD_PT[design.theme] * design.scale
+    return int(measure / (size * RUNNING_HEAD_EM_PER_CHAR[design.theme]))
 
 
 def band_index(pages: int) -> int:
