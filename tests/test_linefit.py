@@ -83,8 +83,17 @@ def test_print_joins_note_calls_and_breaks_after_a_dash_before_a_quote() -> None
     code.text = "a\u2014\u201cb"
     linefit.prepare(root)
     assert p.text == "written to Oastler:\u2060"
-    assert call.tail == " then Reconstruction\u2014\u200b\u201cimprovement\u201d companies"
+    assert call.tail == " then Reconstruction\u2060\u2014\u200b\u201cimprovement\u201d companies"
     assert code.text == "a\u2014\u201cb"  # code is set as written
+
+
+def test_print_never_starts_a_line_with_a_closed_dash() -> None:
+    from bookbuild.typography import print_breaks
+
+    assert print_breaks("on paper\u2014are worthless") == "on paper\u2060\u2014are worthless"
+    assert print_breaks("in 1839\u201340") == "in 1839\u2060\u201340"
+    assert print_breaks("in 1839\u2060\u2013\u206040") == "in 1839\u2060\u2013\u206040"  # joined already
+    assert print_breaks("Union\u00a0\u2014 which") == "Union\u00a0\u2014 which"  # spaced: the no-break space
 
 
 def test_a_step_that_made_a_paragraph_looser_is_taken_back() -> None:
