@@ -129,4 +129,4 @@ def test_stores_in_the_manifest(tmp_path: Path) -> None:
     assert kepub_of(built).is_file()
     (book / "book.toml").write_text(manifest.replace("[epub]\n", '[epub]\nstores = ["nook"]\n'))
     result = run_bookbuild("build", book, "--out", tmp_path / "out")
-    assert result.returncode == 2 and 'unknown store "nook" in stores (use kobo)' in result.stderr
+    assert result.returncode == 2 and 'unknown store "nook" in stores (use kindle, kobo)' in result.stderr
