@@ -148,13 +148,20 @@ def _body_lines(page: list[str], heads: set[str], rows: set[str]) -> list[list[s
     repeated header row; each without the numbers and dashes of lists (the notes', drawn by the
     layout) and the print Notes' "(page N)" (the print edition's own)."""
     versions = [page]
-    if page and counted(page[0]).casefold() in heads:
+    if page and _is_head(counted(page[0]).casefold(), heads):
         versions.append(page[1:])
     versions += [version[lines:] for version in versions if (lines := _leading_row(version, rows))]
     # (each also as it is: a heading set in lower case may begin with what reads as a number,
     # "l. of g.’s purport")
     return [*([re.sub(r"\(page [0-9ivxlcdm]+\)", "", re.sub(r"^\s*((\d+|[ivxlc]+)\.|[–•-])\s", "", line))
                for line in version] for version in versions), *versions]
+
+
+def _is_head(line: str, heads: set[str]) -> bool:
+    """A running head: a title, or a long one cut to its line (render.running_head): before its
+    colon, or after a word with an ellipsis."""
+    return line in heads or any(head.startswith(line + ":") for head in heads) \
+        or (line.endswith("...") and any(head.startswith(line[:-3]) for head in heads))  # (NFKC: …)
 
 
 def _leading_row(page: list[str], rows: set[str]) -> int:
