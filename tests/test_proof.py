@@ -313,6 +313,10 @@ def test_ragged_text_has_its_edge_where_nearly_all_its_lines_end() -> None:
 
     justified = [300.0] * 8 + [250.0, 260.0]
     assert not _ragged(justified) and _right_edge(justified, ragged=False) == 300.0
+    # Fiction: two lines in five end at the edge, each a little off it by its last glyph's
+    # overhang (no bin of 0.1 pt holds a fifth of them), the rest are paragraphs' last lines.
+    dialogue = [386.9 + (i % 24 - 12) / 10 for i in range(400)] + [200.0 + i % 150 for i in range(600)]
+    assert not _ragged(dialogue)
     ragged = [250.0 + (i * 7.3) % 50 for i in range(200)] + [340.0]  # one line 40 pt past
     assert _ragged(ragged)
     edge = _right_edge(ragged, ragged=True)

@@ -36,7 +36,6 @@ PT_PER_PX = 0.75  # pdfium gives font sizes in CSS px
 DROP_CAP_SIZE = 1.8  # a letter this many times the size of the lines beside it is a drop cap
 RAGGED_SHARE = 0.2  # fewer of the body's lines than this ending level: the text is set ragged
 RAGGED_EDGE = 0.98  # set ragged, the edge is where this share of the lines end before
-RAGGED_FULL = 0.75  # set ragged, a line this much of the measure long runs on (is no paragraph's end)
 # A paragraph's first-line indent (print.css: 1.2 em) is less than this many times the body's
 # font size as the PDF gives it (pdfium reports it in CSS px: 14.7 for 11 pt, against positions
 # in pt); a line set in further is the turnover of a verse line too long for the measure
@@ -130,12 +129,10 @@ class Block:
         return self.right[page % 2] - self.left[page % 2]
 
     def full(self, line: Line) -> bool:
-        """A justified line: it reaches the right edge. Set ragged, a line that runs most of the
-        measure: a paragraph's last line is most often shorter."""
-        right = self.right[line.page % 2]
-        if self.ragged:
-            return line.right >= right - (1 - RAGGED_FULL) * self.measure(line.page)
-        return abs(line.right - right) <= EDGE_PT
+        """A justified line: it reaches the right edge. Set ragged (large print, verse), no line
+        tells by its length that its paragraph goes on: the checks that need to know (orphans,
+        widows) are left to the layout's own widows and orphans (print.css)."""
+        return not self.ragged and abs(line.right - self.right[line.page % 2]) <= EDGE_PT
 
 
 @dataclass
@@ -319,9 +316,10 @@ def _block(pages: list[list[Line]]) -> Block | None:
 
 
 def _ragged(rights: list[float]) -> bool:
-    """Few of the body's lines end level: the text is set ragged right (large print)."""
-    _edge, count = Counter(round(right, 1) for right in rights).most_common(1)[0]
-    return count < RAGGED_SHARE * len(rights)
+    """Few of the body's lines end level: the text is set ragged right (large print, verse).
+    (Level within EDGE_PT: a justified line's end moves with the overhang of its last glyph.)"""
+    edge = Counter(round(right, 1) for right in rights).most_common(1)[0][0]
+    return sum(abs(right - edge) <= EDGE_PT for right in rights) < RAGGED_SHARE * len(rights)
 
 
 def _right_edge(rights: list[float], ragged: bool) -> float:
