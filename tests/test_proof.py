@@ -342,3 +342,24 @@ def test_a_contents_title_that_wraps_after_and_is_no_page_number() -> None:
     lines.append(line("IV: Of the Meaning of Progress . . .  95", 330, 505))
     _check_contents(lines, 6, lambda page, code, message, hint: found.append(code))
     assert found == ["contents-edge"]
+
+
+def test_a_one_line_paragraph_that_fills_its_line_at_the_foot_is_no_orphan() -> None:
+    # Holmes in Gentium Plus: "“Your own little income,” he asked, “does it come out of the
+    # business?”" fills its line at the foot; the next page opens a paragraph of its own.
+    from bookbuild.proof import Block, Char, Line, _check_page_ends
+
+    def line(page: int, left: float, baseline: float, text: str = " ".join(["words"] * 12)) -> Line:
+        width = (387.0 - left) / len(text)
+        return Line(page, [Char(c, left + width * i, left + width * (i + 1), baseline, 14.7, "Gentium")
+                           for i, c in enumerate(text)])
+
+    block = Block(14.7, {0: 45.0, 1: 45.0}, {0: 387.0, 1: 387.0}, 600.0, 60.0, 15.18)
+    foot = [line(0, 45.0, 600.0 - 15.18 * n) for n in range(20)] + [line(0, 61.0, 600.0 - 15.18 * 20)]
+    found: dict[float, list[str]] = {}
+    for opening in (61.0, 45.0):  # a new paragraph; the same one going on
+        head = [line(1, opening, 600.0)] + [line(1, 45.0, 600.0 - 15.18 * n) for n in range(1, 20)]
+        codes = found.setdefault(opening, [])
+        _check_page_ends(0, [foot, head], block,
+                         lambda where, code, message, hint, codes=codes: codes.append(code))
+    assert found == {61.0: [], 45.0: ["orphan"]}

@@ -468,7 +468,9 @@ def _check_page_ends(index: int, pages: list[list[Line]], block: Block, say: War
     elif body and last is body[-1] and len(lines) > 1 and after and _continues(last, after[0], block):
         above = lines[-2]
         indent = last.left - above.left
-        if _paragraph_indent(indent, block) and block.full(last):
+        # (a one-line paragraph may fill its line: then the next page opens a paragraph of its own)
+        opens = _paragraph_indent(after[0].left - block.left[(index + 1) % 2], block)
+        if _paragraph_indent(indent, block) and block.full(last) and not opens:
             say(last, "orphan", f'the first line of a paragraph, "{_quote(last)}", stands alone at the '
                 "foot of the page", "keep two lines together (orphans), or let the page run a line short")
         elif indent >= PARAGRAPH_INDENT * block.size and _gap_between(above, last, block):
