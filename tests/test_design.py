@@ -237,3 +237,22 @@ def test_running_heads_fit_their_line() -> None:
     regular = running_head_chars(432, 100, DesignOptions())
     assert regular > running_head_chars(432, 100, DesignOptions(theme="modern"))  # wider capitals
     assert regular > running_head_chars(432, 700, DesignOptions())  # a thicker book's gutter
+
+
+def test_a_pdf_in_libertine_keeps_its_figures_and_ligatures_in_its_text(tmp_path: Path) -> None:
+    """Copied, searched or read aloud, the text is the book's: Libertine's old-style figures and
+    its Th and tt ligatures have no code point, and with the whole face embedded (a print
+    target) WeasyPrint writes no text for them."""
+    book = tmp_path / "book"
+    book.mkdir()
+    contents = ""
+    for name in ("one", "two", "three"):
+        (book / f"{name}.md").write_text(f"# The {name.title()}\n\nThe letters of 1989 and 2024 are better "
+                                         "than that.\n")
+        contents += f'\n[[contents]]\nfile = "{name}.md"\n'
+    (book / "book.toml").write_text('[book]\ntitle = "Theory"\ndate = "2026-11-25"\n' + contents
+                                    + '\n[pdf]\ntarget = "kdp"\n\n[design]\ntypeface = "Linux Libertine O"\n')
+    built = build_book(book, tmp_path / "out", "--format", "pdf", "--jobs", "2")
+    text = " ".join(Pdf(built.pdf).texts)
+    assert "The letters of 1989 and 2024 are better than that." in text
+    assert all("Libertine" in name for name in Pdf(built.pdf).fonts())

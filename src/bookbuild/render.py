@@ -53,6 +53,7 @@ from .rawhtml import MATHML_NS, SVG_NS, refusals
 from .resources import (
     FALLBACK_TYPEFACE,
     TEMPLATES_DIR,
+    TYPEFACES,
     FontSet,
     epub_stylesheets,
     fallback_fonts,
@@ -853,7 +854,7 @@ def render_print(ms: Manuscript, fonts: FontSet, timestamp: str) -> PrintDocumen
     estimate = printspec.estimate_pages(words, pdf.width_pt, pdf.height_pt, len(ms.chapters),
                                         design.scale * design.grid)
     head_chars = printspec.running_head_chars(pdf.width_pt, estimate, design)
-    font_css = render_template(env, "print/design.css.j2", design=design,
+    font_css = render_template(env, "print/design.css.j2", design=design, typeface=TYPEFACES[design.typeface],
                                scale=css_number(design.scale), grid=css_number(design.grid))
     if fonts.found:
         urls = [face.path.as_uri() for face in fonts.faces]

@@ -25,6 +25,12 @@ class Typeface:
     package: str
     licence: str  # "OFL" (the EPUB may embed it) or the name of another licence
     licence_file: Path
+    # Its old-style figures and ligatures set in print. Embedding a whole face (a print target),
+    # WeasyPrint writes no text for a glyph it substitutes that has no code point of its own
+    # (Libertine's old-style figures, its Th and tt): copied, searched or read aloud, the PDF
+    # would lose those letters and figures.
+    numerals: str = "oldstyle-nums"
+    ligatures: str = "common-ligatures"
 
 
 def install_hint(package: str) -> str:
@@ -38,7 +44,8 @@ def _debian(package: str) -> Path:
 TYPEFACES: dict[str, Typeface] = {face.name: face for face in (
     Typeface("EB Garamond", "fonts-ebgaramond", "OFL", _debian("fonts-ebgaramond")),
     # (Libertine is dual-licensed, GPL with the font exception or OFL: the OFL is the one used.)
-    Typeface("Linux Libertine O", "fonts-linuxlibertine", "OFL", _debian("fonts-linuxlibertine")),
+    Typeface("Linux Libertine O", "fonts-linuxlibertine", "OFL", _debian("fonts-linuxlibertine"),
+             numerals="lining-nums", ligatures="no-common-ligatures"),
     Typeface("Gentium Plus", "fonts-sil-gentiumplus", "OFL", _debian("fonts-sil-gentiumplus")),
     Typeface("Noto Serif", "fonts-noto-core", "OFL", _debian("fonts-noto-core")),
     Typeface("TeX Gyre Pagella", "fonts-texgyre", "GUST Font License", _debian("fonts-texgyre")),
