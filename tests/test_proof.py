@@ -363,3 +363,19 @@ def test_a_one_line_paragraph_that_fills_its_line_at_the_foot_is_no_orphan() -> 
         _check_page_ends(0, [foot, head], block,
                          lambda where, code, message, hint, codes=codes: codes.append(code))
     assert found == {61.0: [], 45.0: ["orphan"]}
+
+
+def test_justified_text_whose_sides_end_apart_is_not_ragged() -> None:
+    # From 151 pages the gutter is wider than the outside margin: a recto's lines end 9 pt from
+    # where a verso's do. Taken together, neither edge holds a fifth of the lines (fiction: three
+    # in ten are full).
+    from bookbuild.proof import Char, Line, _block
+
+    def line(page: int, right: float, baseline: float) -> Line:
+        return Line(page, [Char(c, 45 + (right - 45) * i / 30, 45 + (right - 45) * (i + 1) / 30, baseline,
+                                14.7, "EBGaramond") for i, c in enumerate("x" * 30)])
+
+    pages = [[line(page, (387.0 if page % 2 == 0 else 378.0) if n % 10 < 3 else 300.0 + n, 600 - 15.18 * n)
+              for n in range(30)] for page in range(10)]
+    block = _block(pages)
+    assert block is not None and not block.ragged and block.right == {0: 387.0, 1: 378.0}

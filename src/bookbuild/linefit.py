@@ -85,7 +85,8 @@ class _Line:
         return "".join(text.text for text in self.texts)
 
 
-UNBROKEN = frozenset({"pre", "code", "script", "style", "kbd", "samp"})
+# Never given print's breaks: code as written, and the head (its <title> is the PDF's Title).
+UNBROKEN = frozenset({"pre", "code", "script", "style", "kbd", "samp", "head"})
 
 
 def prepare(element: Element) -> None:

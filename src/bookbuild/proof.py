@@ -298,7 +298,9 @@ def _block(pages: list[list[Line]]) -> Block | None:
     if not body:
         return None
     left, right = {}, {}
-    ragged = _ragged([line.right for line in body])
+    # (each side on its own: a recto's text block ends where a verso's does not)
+    ragged = all(_ragged([line.right for line in body if line.page % 2 == parity] or
+                         [line.right for line in body]) for parity in (0, 1))
     for parity in (0, 1):
         lines = [line for line in body if line.page % 2 == parity] or body
         left[parity] = Counter(round(line.left, 1) for line in lines).most_common(1)[0][0]

@@ -104,10 +104,11 @@ def credit_lines(person: Contributor) -> tuple[str, str]:
     return "", text
 
 
-# What ties a title's last two words in print: a space between word joiners. WeasyPrint sets a
-# no-break space narrower than a space in EB Garamond (3.1 pt against 5.2 at 25 pt), and a
-# title's words would run together ("SovietUnion").
-PRINT_TIE = "\u2060 \u2060"
+# What ties a title's last two words in print: a space, then a word joiner (no break before it).
+# WeasyPrint sets a no-break space narrower than a space in EB Garamond (3.1 pt against 5.2 at
+# 25 pt), and a title's words would run together ("SovietUnion"). One joiner: a letter-spaced
+# title gives it its spacing too.
+PRINT_TIE = " \u2060"
 
 
 def no_widow(text: str, tie: str = "\u00a0") -> markupsafe.Markup | str:
@@ -888,10 +889,10 @@ def running_head(title: str, limit: int) -> str:
     fits; else what comes before its colon; else cut after a word, with an ellipsis."""
     if len(title) <= limit:
         return title
-    before, colon, _after = title.partition(":")
+    before, colon, _after = title.partition(": ")  # (a colon that ends a phrase, not "5:30")
     if colon and 0 < len(before.strip()) <= limit:
         return before.strip()
-    return title[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:.\u2013\u2014 ") + "\u2026"
+    return title[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:.\u2013\u2014\u00a0 ") + "\u2026"
 
 
 def css_number(value: float) -> str:

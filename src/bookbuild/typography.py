@@ -72,8 +72,9 @@ ZERO_WIDTH_SPACE = "\u200b"
 # gapes. Print allows a break after the dash, as a typesetter would; the EPUB's text is left
 # as written, for reading systems and screen readers.
 _DASH_BEFORE_QUOTE = re.compile("([\u2014\u2013])(?=[\u201c\u2018])")
-# A dash set close ("on paper—are worthless", "1839–40") never starts a line: Unicode's rules
-# allow a break before it, a typesetter does not.
+# A dash set close ("on paper—are worthless") never starts a line: Unicode's rules allow a
+# break before an em dash, a typesetter does not. (They allow none before an en dash; the joiner
+# there changes nothing.)
 _DASH_AFTER_WORD = re.compile("(?<=[^\\s\u2060])([\u2014\u2013])")
 WORD_JOINER = "\u2060"
 
