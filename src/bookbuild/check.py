@@ -49,7 +49,7 @@ def check_book(book_dir: Path, *, target: str | None = None, stores: tuple[str, 
         say("DAISY Ace")
         result.tools.append(run_ace(outputs["epub"], f"{shown}:{slug}.epub"))
         book = load(book_dir)
-        if "kindle" in (*stores, *book.epub.stores):
+        if book.epub.for_store("kindle", stores):
             say("converting the EPUB to AZW3 (Calibre)")
             result.tools.append(convert_to_azw3(outputs["epub"], f"{shown}:{slug}.epub"))
         say("preflight and proof of the PDF")

@@ -162,7 +162,11 @@ class EpubOptions:
     cover: str | None = None  # an image in the book folder; otherwise one is generated
     certified_by: str | None = None  # who certifies the accessibility conformance claim
     page_list: bool = True  # the print edition's pages marked in the EPUB (pagelist.py)
-    stores: tuple[str, ...] = ()  # store variants to make too: "kobo" (a kepub)
+    stores: tuple[str, ...] = ()  # the stores of every build: "kindle" (checked), "kobo" (a kepub)
+
+    def for_store(self, store: str, asked: tuple[str, ...] = ()) -> bool:
+        """Whether this build is for `store`: the manifest names it, or the command line does."""
+        return store in (*asked, *self.stores)
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def build(book_dir: Path, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
             started = time.perf_counter()
             cover = epub_cover(manuscript, front_cover_html, roots)
             package = render_epub(manuscript, fonts, iso(timestamp), cover)
-            if "kindle" in (*stores, *manuscript.book.epub.stores):  # what KDP would refuse or lose
+            if manuscript.book.epub.for_store("kindle", stores):  # what KDP would refuse or lose
                 result.warnings.extend(kindle_findings(package, display_path(out_dir / f"{slug}.epub"),
                                                        manuscript.book.epub.toc_depth))
             epub_seconds = time.perf_counter() - started
@@ -292,7 +292,7 @@ def write_epub_output(manuscript: Manuscript, package: EpubPackage,
     write_epub(package, staged, timestamp)
     outputs = [Output(target, "epub", staged.stat().st_size,
                       seconds + time.perf_counter() - started, note=note)]
-    if "kobo" in (*stores, *manuscript.book.epub.stores):
+    if manuscript.book.epub.for_store("kobo", stores):
         started = time.perf_counter()
         kepub = target.with_name(f"{target.stem}.kepub.epub")
         staged = staging.path_for(kepub)
